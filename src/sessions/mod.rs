@@ -1,0 +1,3 @@
+//! The sessions list: normalisation of gateway answers into the product's shape.
+
+pub mod normalize;
