@@ -2,6 +2,9 @@
 //!
 //! INTERFACE STUB — to be implemented.
 
+pub mod dev_token;
+mod extract;
+
 use secrecy::SecretString;
 
 /// The signed-in user a request acts for.

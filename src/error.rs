@@ -1,0 +1,60 @@
+//! The one mapping from everything that can go wrong on a request to the response the client
+//! gets. Internal detail is logged here and never sent.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::gateway::GatewayError;
+use crate::sessions::GatewayErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No valid session: always the same body, whatever the reason.
+    #[error("unauthorized: {0}")]
+    Unauthorized(#[from] AuthError),
+    /// The contract answers gateway failures with `200` and a `gateway-error` body.
+    #[error("gateway: {0}")]
+    Gateway(#[from] GatewayError),
+    #[error("not found")]
+    NotFound,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unauthorized(reason) => {
+                tracing::info!(reason = %reason, "request not authenticated");
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(ErrorBody {
+                        error: "Unauthorized",
+                    }),
+                )
+                    .into_response()
+            }
+            ApiError::Gateway(err) => {
+                tracing::warn!(kind = err.kind(), error = %err, "gateway call failed");
+                Json(GatewayErrorBody::new(err.public_message())).into_response()
+            }
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                Json(ErrorBody { error: "Not Found" }),
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// A JSON `{"error": ...}` response for statuses produced outside a handler (method not
+/// allowed, timeouts, panics, load shedding), so every body the service sends is JSON.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(ErrorBody { error: message })).into_response()
+}
