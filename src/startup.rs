@@ -28,7 +28,7 @@ use crate::gateway::GatewayClient;
 use crate::{health, sessions};
 
 /// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AppState {
     pub verifier: SessionVerifier,
     pub gateway: GatewayClient,
