@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{SecretArgs, ServeArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "sessions-api", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "sessions-api",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

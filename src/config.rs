@@ -29,7 +29,11 @@ pub struct ServeArgs {
     pub listen_addr: SocketAddr,
 
     /// Base URL of the OpenClaw gateway (`/tools/invoke` is appended).
-    #[arg(long, env = "OPENCLAW_GATEWAY_URL", default_value = "http://127.0.0.1:18789")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_URL",
+        default_value = "http://127.0.0.1:18789"
+    )]
     pub gateway_url: String,
 
     /// Bearer token for the gateway. Without it every request answers `gateway-error`.
@@ -271,7 +275,9 @@ fn value_or_file(
 pub fn parse_gateway_url(raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw).map_err(|e| ConfigError::GatewayUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::GatewayUrl("scheme must be http or https".into()));
+        return Err(ConfigError::GatewayUrl(
+            "scheme must be http or https".into(),
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::GatewayUrl("a host is required".into()));

@@ -150,7 +150,9 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
     let (parts, _) = response.into_parts();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_LENGTH {
-            replacement.headers_mut().insert(name.clone(), value.clone());
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
         }
     }
     replacement
@@ -166,13 +168,12 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let state = AppState::from_settings(settings)?;
         let router = app(state, settings);
-        let listener =
-            TcpListener::bind(settings.listen_addr)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: settings.listen_addr,
-                    source,
-                })?;
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.listen_addr,
+                source,
+            })?;
         Ok(Self { listener, router })
     }
 

@@ -142,8 +142,16 @@ mod tests {
     #[test]
     fn captured_error_statuses_map_to_safe_messages() {
         let cases = [
-            ("error.wrong_token.json", 401, "Gateway rejected credentials"),
-            ("error.missing_auth.json", 401, "Gateway rejected credentials"),
+            (
+                "error.wrong_token.json",
+                401,
+                "Gateway rejected credentials",
+            ),
+            (
+                "error.missing_auth.json",
+                401,
+                "Gateway rejected credentials",
+            ),
             ("error.unknown_tool.json", 404, "Tool not available"),
             ("error.denied_tool_exec.json", 404, "Tool not available"),
             ("error.malformed_json.json", 400, "Gateway error"),

@@ -68,7 +68,9 @@ impl GatewayClient {
     ) -> Result<Vec<Session>, GatewayError> {
         let body = self.invoke(base, request_id).await?;
         sessions_from_body(&body).map_err(|e| match e {
-            EnvelopeError::Reported { error_type } if error_type.as_deref() == Some("not_found") => {
+            EnvelopeError::Reported { error_type }
+                if error_type.as_deref() == Some("not_found") =>
+            {
                 GatewayError::ToolNotAvailable {
                     status: StatusCode::OK,
                 }
@@ -108,7 +110,11 @@ impl GatewayClient {
             let retry_after = retry_after(response.headers());
             // Read a little of the body for the log and to tell "tool not available" apart.
             let body = read_limited(&mut response, 16 * 1024).await.ok();
-            return Err(GatewayError::from_status(status, body.as_deref(), retry_after));
+            return Err(GatewayError::from_status(
+                status,
+                body.as_deref(),
+                retry_after,
+            ));
         }
         if is_html(response.headers()) {
             return Err(GatewayError::InvalidResponse(

@@ -50,7 +50,12 @@ async fn a_bearer_header_alone_is_not_a_session() {
 #[tokio::test]
 async fn every_cookie_form_the_dashboard_sends_is_accepted() {
     let (app, _gw) = app_with_gateway(captured(200, "sessions_list.ok.0_sessions.json")).await;
-    for name in ["v4/valid", "v4/valid-secure-cookie-name", "v5/valid", "v5/valid-secure-cookie-name"] {
+    for name in [
+        "v4/valid",
+        "v4/valid-secure-cookie-name",
+        "v5/valid",
+        "v5/valid-secure-cookie-name",
+    ] {
         let cookie = format!("theme=dark; {}; other=1", vector_cookie(name));
         let response = app.get_sessions(Some(&cookie)).await;
         assert_eq!(response.status(), 200, "{name}");

@@ -14,8 +14,16 @@ async fn assert_error_for(response: ResponseTemplate, message: &str) {
 #[tokio::test]
 async fn captured_error_statuses_give_safe_messages() {
     let cases = [
-        (401, "error.wrong_token.json", "Gateway rejected credentials"),
-        (401, "error.missing_auth.json", "Gateway rejected credentials"),
+        (
+            401,
+            "error.wrong_token.json",
+            "Gateway rejected credentials",
+        ),
+        (
+            401,
+            "error.missing_auth.json",
+            "Gateway rejected credentials",
+        ),
         (404, "error.unknown_tool.json", "Tool not available"),
         (404, "error.denied_tool_exec.json", "Tool not available"),
         (400, "error.malformed_json.json", "Gateway error"),
@@ -32,12 +40,17 @@ async fn captured_error_statuses_give_safe_messages() {
 
 #[tokio::test]
 async fn the_gateway_body_is_never_echoed() {
-    let (app, _gw) = app_with_gateway(
-        ResponseTemplate::new(500)
-            .set_body_raw(r#"{"ok":false,"error":{"type":"x","message":"SECRET-INTERNAL-DETAIL"}}"#, "application/json"),
-    )
+    let (app, _gw) = app_with_gateway(ResponseTemplate::new(500).set_body_raw(
+        r#"{"ok":false,"error":{"type":"x","message":"SECRET-INTERNAL-DETAIL"}}"#,
+        "application/json",
+    ))
     .await;
-    let text = app.get_sessions(Some(&valid_cookie())).await.text().await.unwrap();
+    let text = app
+        .get_sessions(Some(&valid_cookie()))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!text.contains("SECRET-INTERNAL-DETAIL"), "{text}");
 }
 
@@ -61,7 +74,11 @@ async fn a_gateway_that_never_answers_times_out() {
     let started = Instant::now();
     let (status, body) = app.sessions_json().await;
     assert_gateway_error(status, &body, "Gateway timeout");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -86,7 +103,8 @@ async fn an_html_page_with_200_is_an_invalid_response() {
 #[tokio::test]
 async fn valid_json_of_the_wrong_shape_is_an_invalid_response() {
     assert_error_for(
-        ResponseTemplate::new(200).set_body_raw(r#"{"ok":true,"status":"live"}"#, "application/json"),
+        ResponseTemplate::new(200)
+            .set_body_raw(r#"{"ok":true,"status":"live"}"#, "application/json"),
         "Invalid gateway response",
     )
     .await;
@@ -113,10 +131,10 @@ async fn redirects_are_not_followed_and_the_token_stays_home() {
         .respond_with(captured(200, "sessions_list.ok.5_sessions.json"))
         .mount(&elsewhere)
         .await;
-    let (app, _gw) = app_with_gateway(
-        ResponseTemplate::new(302)
-            .insert_header("location", format!("{}/tools/invoke", elsewhere.uri()).as_str()),
-    )
+    let (app, _gw) = app_with_gateway(ResponseTemplate::new(302).insert_header(
+        "location",
+        format!("{}/tools/invoke", elsewhere.uri()).as_str(),
+    ))
     .await;
     let (status, body) = app.sessions_json().await;
     assert_gateway_error(status, &body, "Gateway error");

@@ -65,7 +65,11 @@ pub fn test_settings(gateway: &str) -> Settings {
     settings.gateway.token = Some(SecretString::from(GATEWAY_TOKEN));
     settings.gateway.timeout = Duration::from_millis(1_500);
     settings.gateway.connect_timeout = Duration::from_millis(500);
-    settings.secrets = SessionSecrets::resolve(Some(SecretString::from(TEST_SECRET)), None, [None, None, None]);
+    settings.secrets = SessionSecrets::resolve(
+        Some(SecretString::from(TEST_SECRET)),
+        None,
+        [None, None, None],
+    );
     settings
 }
 
@@ -113,8 +117,13 @@ pub async fn gateway_answering(response: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/tools/invoke"))
-        .and(header("authorization", format!("Bearer {GATEWAY_TOKEN}").as_str()))
-        .and(body_json(serde_json::json!({"tool":"sessions_list","args":{"limit":50}})))
+        .and(header(
+            "authorization",
+            format!("Bearer {GATEWAY_TOKEN}").as_str(),
+        ))
+        .and(body_json(
+            serde_json::json!({"tool":"sessions_list","args":{"limit":50}}),
+        ))
         .respond_with(response)
         .mount(&server)
         .await;

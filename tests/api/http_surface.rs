@@ -16,7 +16,11 @@ async fn healthz_needs_no_auth_and_no_gateway() {
 #[tokio::test]
 async fn other_methods_get_405_with_allow_and_a_json_body() {
     let (app, gw) = app_with_gateway(captured(200, "sessions_list.ok.5_sessions.json")).await;
-    for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE] {
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
         let response = app
             .client
             .request(method.clone(), app.url("/api/sessions"))
