@@ -22,9 +22,11 @@ pub enum ApiError {
     NotFound,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// The body of every non-2xx answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    #[schema(example = "Unauthorized")]
+    pub error: &'a str,
 }
 
 impl IntoResponse for ApiError {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod health;
+pub mod openapi;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;

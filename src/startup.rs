@@ -7,6 +7,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, StatusCode};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -25,7 +26,7 @@ use crate::auth::SessionVerifier;
 use crate::config::Settings;
 use crate::error::{json_error, ApiError};
 use crate::gateway::GatewayClient;
-use crate::{health, sessions};
+use crate::{health, openapi, sessions};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -69,8 +70,19 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface of the service.
 pub fn app(state: AppState, settings: &Settings) -> Router {
+    // Rendered once; the document only changes with the code.
+    let openapi = Bytes::from(openapi::document_json());
     let api = Router::new()
         .route("/api/sessions", get(sessions::list_sessions))
+        .route(
+            "/api/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    openapi.clone(),
+                )
+            }),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound })

@@ -8,15 +8,17 @@ use http::HeaderMap;
 use serde::Serialize;
 
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 use normalize::Session;
 
 /// The success body: `total` is the number of sessions returned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionsResponse {
+    #[schema(max_items = 50)]
     pub sessions: Vec<Session>,
     pub total: usize,
+    #[schema(example = "gateway")]
     pub source: &'static str,
 }
 
@@ -31,11 +33,25 @@ impl SessionsResponse {
 }
 
 /// The body of every gateway failure (sent with `200`, as the contract says).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GatewayErrorBody {
+    /// Always empty.
+    #[schema(value_type = Vec<Session>, max_items = 0)]
     pub sessions: [Session; 0],
+    /// One of the fixed messages in the README's table.
+    #[schema(example = "Gateway unreachable")]
     pub error: &'static str,
+    #[schema(example = "gateway-error")]
     pub source: &'static str,
+}
+
+/// What `GET /api/sessions` answers with `200`: the list, or a gateway failure.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // describes the API document only
+pub enum SessionsAnswer {
+    Sessions(SessionsResponse),
+    GatewayError(GatewayErrorBody),
 }
 
 impl GatewayErrorBody {
@@ -48,6 +64,18 @@ impl GatewayErrorBody {
     }
 }
 
+/// The signed-in user's agent sessions, from their OpenClaw gateway.
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "sessions",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The sessions (`source: gateway`) or, when the gateway failed in any way, an empty list with a fixed `error` message (`source: gateway-error`).", body = SessionsAnswer),
+        (status = 401, description = "No valid session cookie.", body = ErrorBody, example = json!({"error": "Unauthorized"})),
+        (status = 503, description = "Overloaded or timed out; retry later.", body = ErrorBody),
+    )
+)]
 pub async fn list_sessions(
     State(state): State<AppState>,
     principal: Principal,

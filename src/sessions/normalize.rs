@@ -62,15 +62,25 @@ use serde::{Deserialize, Serialize};
 pub const MAX_SESSIONS: usize = 50;
 
 /// One session, exactly as the product's API reference defines it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
+    /// The gateway's session key.
+    #[schema(example = "agent:main:main")]
     pub key: String,
+    #[schema(example = "main")]
     pub agent_id: Option<String>,
+    /// The gateway's status when it reports one, else `active`.
+    #[schema(example = "active")]
     pub status: String,
+    /// `0` when the gateway does not report it (OpenClaw 2026.9 does not).
     pub message_count: u64,
+    /// RFC 3339 UTC; milliseconds only when non-zero.
+    #[schema(format = DateTime, example = "2026-12-03T14:59:00Z")]
     pub last_activity: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: Option<String>,
+    #[schema(example = "gpt-6-astra")]
     pub model: Option<String>,
 }
 

@@ -49,3 +49,19 @@ async fn unknown_paths_get_a_json_404() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"error": "Not Found"}));
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let port = closed_port().await;
+    let app = spawn_app(test_settings(&format!("http://127.0.0.1:{port}"))).await;
+    let response = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served = response.text().await.unwrap();
+    assert_eq!(served, sessions_api::openapi::document_json());
+}
