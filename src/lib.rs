@@ -12,4 +12,5 @@ pub mod gateway;
 pub mod health;
 pub mod sessions;
 pub mod startup;
+pub mod store;
 pub mod telemetry;

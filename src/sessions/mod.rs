@@ -53,11 +53,16 @@ pub async fn list_sessions(
     principal: Principal,
     headers: HeaderMap,
 ) -> Result<Json<SessionsResponse>, ApiError> {
-    let _ = &principal;
-    let gateway = state.gateway.default_url();
+    let gateway = crate::gateway::resolve_gateway(
+        state.gateway.default_url(),
+        state.store.as_ref(),
+        &state.gateway_allowlist,
+        &principal,
+    )
+    .await?;
     let sessions = state
         .gateway
-        .list_sessions(gateway, headers.get("x-request-id"))
+        .list_sessions(&gateway, headers.get("x-request-id"))
         .await?;
     tracing::debug!(count = sessions.len(), "sessions listed");
     Ok(Json(SessionsResponse::new(sessions)))
