@@ -210,7 +210,12 @@ impl ServeArgs {
                 reason: "must be at least 1024",
             });
         }
-        let (database, gateway_allowlist) = self.store.into_settings()?;
+        // What a request has left for database lookups once the gateway call is accounted for.
+        let lookup_budget = Duration::from_millis(
+            self.request_timeout_ms
+                .saturating_sub(self.gateway_timeout_ms),
+        );
+        let (database, gateway_allowlist) = self.store.into_settings(lookup_budget)?;
         Ok(Settings {
             listen_addr: self.listen_addr,
             gateway: GatewaySettings {

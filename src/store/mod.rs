@@ -22,7 +22,10 @@ use cache::LookupCache;
 pub use settings::{DatabaseSettings, StoreArgs};
 
 /// Longest opaque token looked up; a longer cookie value cannot be a session and costs no query.
-pub const MAX_TOKEN_LEN: usize = 512;
+pub const MAX_TOKEN_LEN: usize = crate::auth::opaque::MAX_OPAQUE_TOKEN_LEN;
+
+/// Slack added to `DATABASE_TIMEOUT_MS` for the client-side bound around a whole lookup.
+pub(crate) const TIMEOUT_SLACK_MS: u64 = 250;
 
 /// A valid session row joined with its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +169,7 @@ impl SessionStore {
     ) -> Result<T, StoreError> {
         // The pool's acquire timeout and `statement_timeout` bound the parts; this bounds the
         // whole, connection set-up included, with a little slack so their errors win.
-        let limit = self.timeout + Duration::from_millis(250);
+        let limit = self.timeout + Duration::from_millis(TIMEOUT_SLACK_MS);
         match tokio::time::timeout(limit, query).await {
             Ok(result) => result.map_err(StoreError::from),
             Err(_) => Err(StoreError::Timeout(limit)),

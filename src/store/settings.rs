@@ -162,8 +162,13 @@ pub fn redacted(raw: &str) -> String {
 
 impl StoreArgs {
     /// Validate into the store settings (`None`: no database configured) and the allow-list.
+    ///
+    /// `lookup_budget` is the part of a request's time left after the gateway call: a request
+    /// may make two lookups (session, then gateway URL), and both must fit, so that a slow
+    /// database still gets the 503 / gateway-error answer rather than the generic timeout.
     pub fn into_settings(
         self,
+        lookup_budget: Duration,
     ) -> Result<(Option<DatabaseSettings>, GatewayAllowlist), ConfigError> {
         let allowlist = GatewayAllowlist::parse(&self.gateway_url_allowlist)
             .map_err(|e| ConfigError::GatewayAllowlist(e.to_string()))?;
@@ -187,6 +192,13 @@ impl StoreArgs {
                 reason: "must be greater than 0",
             });
         }
+        let worst_case = 2 * (self.database_timeout_ms + super::TIMEOUT_SLACK_MS);
+        if u128::from(worst_case) >= lookup_budget.as_millis() {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_TIMEOUT_MS",
+                reason: "too long: 2 x (DATABASE_TIMEOUT_MS + 250) + GATEWAY_TIMEOUT_MS must be less than REQUEST_TIMEOUT_MS",
+            });
+        }
         let settings = DatabaseSettings {
             url,
             schema: None,
@@ -206,6 +218,56 @@ impl StoreArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        args: StoreArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<(Option<DatabaseSettings>, GatewayAllowlist), ConfigError> {
+        let mut argv = vec!["probe"];
+        argv.extend_from_slice(flags);
+        Probe::try_parse_from(argv)
+            .expect("flags parse")
+            .args
+            .into_settings(Duration::from_secs(5))
+    }
+
+    #[test]
+    fn no_database_url_means_no_store() {
+        let (db, list) = parse(&[]).unwrap();
+        assert!(db.is_none());
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn flags_are_validated() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let (db, list) = parse(&[
+            "--database-url",
+            url,
+            "--session-cache-ttl-ms",
+            "1000",
+            "--gateway-url-allowlist",
+            "https://*.agents.example.com, http://127.0.0.1:*",
+        ])
+        .unwrap();
+        let db = db.unwrap();
+        assert_eq!(db.cache_ttl, Duration::from_secs(1));
+        assert_eq!(db.negative_cache_ttl, Duration::from_secs(1));
+        assert_eq!(list.len(), 2);
+        for bad in [
+            &["--database-url", url, "--database-max-connections", "0"][..],
+            &["--database-url", url, "--database-timeout-ms", "0"],
+            &["--database-url", url, "--database-timeout-ms", "2300"],
+            &["--database-url", "mysql://x/y"],
+            &["--gateway-url-allowlist", "https://a.*.example.com"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 
     #[test]
     fn prisma_schema_parameter_becomes_search_path() {
