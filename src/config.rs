@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::auth::SessionSecrets;
+use crate::gateway::GatewayAllowlist;
+use crate::store::{DatabaseSettings, StoreArgs};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -62,6 +64,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub secrets: SecretArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -116,6 +121,8 @@ pub enum ConfigError {
     },
     #[error("OPENCLAW_GATEWAY_URL: {0}")]
     GatewayUrl(String),
+    #[error("GATEWAY_URL_ALLOWLIST: {0}")]
+    GatewayAllowlist(String),
     #[error("{name}: {reason}")]
     Invalid {
         name: &'static str,
@@ -141,6 +148,10 @@ pub struct Settings {
     pub secrets: SessionSecrets,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    /// The dashboard's database (opaque sessions, per-user gateways); `None`: not used.
+    pub database: Option<DatabaseSettings>,
+    /// Per-user gateway URLs that may be called.
+    pub gateway_allowlist: GatewayAllowlist,
 }
 
 impl Settings {
@@ -158,6 +169,8 @@ impl Settings {
             secrets: SessionSecrets::default(),
             request_timeout: Duration::from_millis(10_000),
             log_format: LogFormat::Pretty,
+            database: None,
+            gateway_allowlist: GatewayAllowlist::default(),
         }
     }
 }
@@ -197,6 +210,12 @@ impl ServeArgs {
                 reason: "must be at least 1024",
             });
         }
+        // What a request has left for database lookups once the gateway call is accounted for.
+        let lookup_budget = Duration::from_millis(
+            self.request_timeout_ms
+                .saturating_sub(self.gateway_timeout_ms),
+        );
+        let (database, gateway_allowlist) = self.store.into_settings(lookup_budget)?;
         Ok(Settings {
             listen_addr: self.listen_addr,
             gateway: GatewaySettings {
@@ -209,6 +228,8 @@ impl ServeArgs {
             secrets: self.secrets.resolve()?,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             log_format: self.log_format,
+            database,
+            gateway_allowlist,
         })
     }
 }
@@ -247,7 +268,7 @@ impl SecretArgs {
 
 /// A value given directly or through a file; empty counts as unset. A file's trailing newline
 /// is dropped because `echo secret > file` is how most people write one.
-fn value_or_file(
+pub(crate) fn value_or_file(
     name: &'static str,
     value: Option<String>,
     file: Option<&Path>,

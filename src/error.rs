@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::auth::AuthError;
 use crate::gateway::GatewayError;
 use crate::sessions::GatewayErrorBody;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,6 +21,10 @@ pub enum ApiError {
     Gateway(#[from] GatewayError),
     #[error("not found")]
     NotFound,
+    /// An opaque session cookie could not be checked: `503` + `Retry-After`, never a 401 (a 401
+    /// would sign the user out).
+    #[error("{0}")]
+    SessionStoreUnavailable(#[from] StoreError),
 }
 
 /// The body of every non-2xx answer.
@@ -45,6 +50,17 @@ impl IntoResponse for ApiError {
             ApiError::Gateway(err) => {
                 tracing::warn!(kind = err.kind(), error = %err, "gateway call failed");
                 Json(GatewayErrorBody::new(err.public_message())).into_response()
+            }
+            ApiError::SessionStoreUnavailable(err) => {
+                tracing::warn!(error = %err, "session store unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(http::header::RETRY_AFTER, "5")],
+                    Json(ErrorBody {
+                        error: "Session store unavailable",
+                    }),
+                )
+                    .into_response()
             }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -13,4 +13,5 @@ pub mod health;
 pub mod openapi;
 pub mod sessions;
 pub mod startup;
+pub mod store;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! Builds the whole service: state, routes and the tower-http layers, in one place.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -25,7 +26,8 @@ use tracing::Level;
 use crate::auth::SessionVerifier;
 use crate::config::Settings;
 use crate::error::{json_error, ApiError};
-use crate::gateway::GatewayClient;
+use crate::gateway::{GatewayAllowlist, GatewayClient};
+use crate::store::SessionStore;
 use crate::{health, openapi, sessions};
 
 /// What every handler can reach. Cheap to clone.
@@ -33,12 +35,17 @@ use crate::{health, openapi, sessions};
 pub struct AppState {
     pub verifier: SessionVerifier,
     pub gateway: GatewayClient,
+    /// Opaque sessions and per-user gateways; `None` without `DATABASE_URL`.
+    pub store: Option<SessionStore>,
+    pub gateway_allowlist: Arc<GatewayAllowlist>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot build the gateway HTTP client: {0}")]
     GatewayClient(#[from] reqwest::Error),
+    #[error("session store: {0}")]
+    Store(#[from] crate::config::ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -62,7 +69,13 @@ impl AppState {
                 "no OPENCLAW_GATEWAY_TOKEN configured: every /api/sessions request will get a gateway-error body"
             );
         }
-        Ok(Self { verifier, gateway })
+        let store = crate::store::from_settings(settings)?;
+        Ok(Self {
+            verifier,
+            gateway,
+            store,
+            gateway_allowlist: Arc::new(settings.gateway_allowlist.clone()),
+        })
     }
 }
 

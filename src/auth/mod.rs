@@ -9,6 +9,7 @@
 //! - [`keys`]: HKDF key derivation and `kid` thumbprints (start-up only).
 //! - [`claims`]: time and identity claim checks.
 //! - [`dev_token`]: mints NextAuth v4 tokens for local development and tests.
+//! - [`opaque`]: which cookies hold opaque (database) session tokens; see [`crate::store`].
 //!
 //! Only `Cookie` headers are read. `Authorization: Bearer` is deliberately NOT accepted, although
 //! the libraries' `getToken` falls back to it: our contract is cookie auth, the dashboard never
@@ -21,6 +22,7 @@ pub mod dev_token;
 mod extract;
 pub mod jwe;
 pub mod keys;
+pub mod opaque;
 
 use std::fmt;
 use std::sync::Arc;

@@ -32,6 +32,17 @@ pub enum GatewayError {
     TooLarge { limit: usize },
     #[error("invalid response: {0}")]
     InvalidResponse(String),
+    /// The user's `openclawUrl` is not on `GATEWAY_URL_ALLOWLIST` (or not a usable URL); it was
+    /// not called. `host` is logged, never the whole value (it could hold credentials).
+    #[error("per-user gateway refused for user {user_id:?} (host {host:?}): {reason}")]
+    NotAllowed {
+        user_id: String,
+        host: Option<String>,
+        reason: &'static str,
+    },
+    /// The user's gateway could not be looked up (session store down or slow).
+    #[error("per-user gateway lookup failed: {0}")]
+    LookupFailed(String),
 }
 
 impl GatewayError {
@@ -46,6 +57,8 @@ impl GatewayError {
             Self::RateLimited { .. } => "Gateway rate limited",
             Self::Reported { .. } | Self::Redirect { .. } => "Gateway error",
             Self::TooLarge { .. } | Self::InvalidResponse(_) => "Invalid gateway response",
+            Self::NotAllowed { .. } => "Gateway not allowed",
+            Self::LookupFailed(_) => "Gateway lookup failed",
         }
     }
 
@@ -62,6 +75,8 @@ impl GatewayError {
             Self::Redirect { .. } => "redirect",
             Self::TooLarge { .. } => "too_large",
             Self::InvalidResponse(_) => "invalid_response",
+            Self::NotAllowed { .. } => "not_allowed",
+            Self::LookupFailed(_) => "lookup_failed",
         }
     }
 

@@ -1,8 +1,12 @@
 //! OpenClaw gateway client: one `sessions_list` tool call, bounded in time and size.
 
+pub mod allowlist;
 mod error;
+pub mod route;
 
+pub use allowlist::GatewayAllowlist;
 pub use error::GatewayError;
+pub use route::resolve_gateway;
 
 use std::time::Duration;
 

@@ -73,7 +73,7 @@ impl GatewayErrorBody {
     responses(
         (status = 200, description = "The sessions (`source: gateway`) or, when the gateway failed in any way, an empty list with a fixed `error` message (`source: gateway-error`).", body = SessionsAnswer),
         (status = 401, description = "No valid session cookie.", body = ErrorBody, example = json!({"error": "Unauthorized"})),
-        (status = 503, description = "Overloaded or timed out; retry later.", body = ErrorBody),
+        (status = 503, description = "Session store unavailable (database sessions), overloaded or timed out; retry after `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn list_sessions(
@@ -81,11 +81,16 @@ pub async fn list_sessions(
     principal: Principal,
     headers: HeaderMap,
 ) -> Result<Json<SessionsResponse>, ApiError> {
-    let _ = &principal;
-    let gateway = state.gateway.default_url();
+    let gateway = crate::gateway::resolve_gateway(
+        state.gateway.default_url(),
+        state.store.as_ref(),
+        &state.gateway_allowlist,
+        &principal,
+    )
+    .await?;
     let sessions = state
         .gateway
-        .list_sessions(gateway, headers.get("x-request-id"))
+        .list_sessions(&gateway, headers.get("x-request-id"))
         .await?;
     tracing::debug!(count = sessions.len(), "sessions listed");
     Ok(Json(SessionsResponse::new(sessions)))
