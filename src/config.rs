@@ -11,6 +11,9 @@ use url::Url;
 
 use crate::auth::SessionSecrets;
 
+mod ops;
+pub use ops::{OpsArgs, OpsSettings};
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -62,6 +65,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub secrets: SecretArgs,
+
+    #[command(flatten)]
+    pub ops: OpsArgs,
 
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -141,6 +147,7 @@ pub struct Settings {
     pub secrets: SessionSecrets,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    pub ops: OpsSettings,
 }
 
 impl Settings {
@@ -158,6 +165,7 @@ impl Settings {
             secrets: SessionSecrets::default(),
             request_timeout: Duration::from_millis(10_000),
             log_format: LogFormat::Pretty,
+            ops: OpsSettings::default(),
         }
     }
 }
@@ -209,6 +217,7 @@ impl ServeArgs {
             secrets: self.secrets.resolve()?,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             log_format: self.log_format,
+            ops: self.ops.into_settings()?,
         })
     }
 }

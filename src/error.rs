@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::auth::AuthError;
 use crate::gateway::GatewayError;
-use crate::sessions::GatewayErrorBody;
+use crate::sessions::{GatewayErrorBody, StaleSessionsBody};
+use crate::upstream::Listing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,6 +21,12 @@ pub enum ApiError {
     Gateway(#[from] GatewayError),
     #[error("not found")]
     NotFound,
+    /// A gateway failure answered with the last good list (`SERVE_STALE_MS`).
+    #[error("gateway (answered with a stale list): {error}")]
+    Stale {
+        error: GatewayError,
+        listing: std::sync::Arc<Listing>,
+    },
 }
 
 #[derive(Serialize)]
@@ -43,6 +50,15 @@ impl IntoResponse for ApiError {
             ApiError::Gateway(err) => {
                 tracing::warn!(kind = err.kind(), error = %err, "gateway call failed");
                 Json(GatewayErrorBody::new(err.public_message())).into_response()
+            }
+            ApiError::Stale { error, listing } => {
+                tracing::warn!(
+                    kind = error.kind(),
+                    error = %error,
+                    fetched_at = %listing.fetched_at_rfc3339(),
+                    "gateway call failed; answering the last good list"
+                );
+                Json(StaleSessionsBody::new(listing, error.public_message())).into_response()
             }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -13,3 +13,4 @@ pub mod health;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;
+pub mod upstream;

@@ -25,6 +25,7 @@ use crate::auth::SessionVerifier;
 use crate::config::Settings;
 use crate::error::{json_error, ApiError};
 use crate::gateway::GatewayClient;
+use crate::upstream::SessionsSource;
 use crate::{health, sessions};
 
 /// What every handler can reach. Cheap to clone.
@@ -32,6 +33,8 @@ use crate::{health, sessions};
 pub struct AppState {
     pub verifier: SessionVerifier,
     pub gateway: GatewayClient,
+    /// The gateway behind coalescing, the freshness window and the breaker.
+    pub sessions: SessionsSource,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +64,12 @@ impl AppState {
                 "no OPENCLAW_GATEWAY_TOKEN configured: every /api/sessions request will get a gateway-error body"
             );
         }
-        Ok(Self { verifier, gateway })
+        let sessions = SessionsSource::new(gateway.clone(), &settings.ops);
+        Ok(Self {
+            verifier,
+            gateway,
+            sessions,
+        })
     }
 }
 

@@ -4,7 +4,8 @@ use http::StatusCode;
 
 /// Why the gateway gave no session list. [`GatewayError::public_message`] is what the client
 /// sees; everything else (status, error kind, a body excerpt) is only logged.
-#[derive(Debug, thiserror::Error)]
+/// `Clone` so one upstream failure can be shared by every coalesced waiter.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
     #[error("no gateway token configured")]
     NotConfigured,
@@ -32,6 +33,10 @@ pub enum GatewayError {
     TooLarge { limit: usize },
     #[error("invalid response: {0}")]
     InvalidResponse(String),
+    /// The breaker is open after `cause`: no call was made. The client sees the public
+    /// message of the failure that opened it, so the dashboard keeps telling the same story.
+    #[error("breaker open after: {cause}")]
+    BreakerOpen { cause: Box<GatewayError> },
 }
 
 impl GatewayError {
@@ -46,6 +51,7 @@ impl GatewayError {
             Self::RateLimited { .. } => "Gateway rate limited",
             Self::Reported { .. } | Self::Redirect { .. } => "Gateway error",
             Self::TooLarge { .. } | Self::InvalidResponse(_) => "Invalid gateway response",
+            Self::BreakerOpen { cause } => cause.public_message(),
         }
     }
 
@@ -62,6 +68,7 @@ impl GatewayError {
             Self::Redirect { .. } => "redirect",
             Self::TooLarge { .. } => "too_large",
             Self::InvalidResponse(_) => "invalid_response",
+            Self::BreakerOpen { .. } => "breaker_open",
         }
     }
 

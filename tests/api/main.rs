@@ -5,3 +5,4 @@ mod gateway_errors;
 mod helpers;
 mod http_surface;
 mod sessions;
+mod upstream;
