@@ -12,7 +12,7 @@ use url::Url;
 use crate::auth::SessionSecrets;
 
 mod ops;
-pub use ops::{OpsArgs, OpsSettings};
+pub use ops::{parse_origin, parse_proxy, OpsArgs, OpsSettings};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

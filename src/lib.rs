@@ -7,9 +7,11 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod gateway;
 pub mod health;
+pub mod observability;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;

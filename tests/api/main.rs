@@ -5,5 +5,6 @@ mod faults;
 mod gateway_errors;
 mod helpers;
 mod http_surface;
+mod operations;
 mod sessions;
 mod upstream;
