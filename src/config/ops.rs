@@ -183,6 +183,59 @@ pub fn parse_proxy(raw: &str) -> Result<IpNet, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        args: OpsArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<OpsSettings, ConfigError> {
+        let mut argv = vec!["probe"];
+        argv.extend_from_slice(flags);
+        Probe::try_parse_from(argv)
+            .expect("flags parse")
+            .args
+            .into_settings()
+    }
+
+    #[test]
+    fn defaults_match_settings_for_tests() {
+        let parsed = parse(&[]).unwrap();
+        let default = OpsSettings::default();
+        assert_eq!(parsed.cache_ttl, default.cache_ttl);
+        assert_eq!(parsed.serve_stale, Duration::ZERO);
+        assert_eq!(parsed.breaker_failure_threshold, 5);
+        assert_eq!(parsed.breaker_open, default.breaker_open);
+        assert_eq!(
+            parsed.max_concurrent_requests,
+            default.max_concurrent_requests
+        );
+        assert_eq!(parsed.max_header_bytes, default.max_header_bytes);
+        assert!(parsed.metrics_addr.is_none());
+        assert!(parsed.cors_allowed_origins.is_empty());
+        assert!(parsed.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn lists_and_limits_are_validated() {
+        let s = parse(&[
+            "--cors-allowed-origins",
+            "https://a.example.com, http://localhost:3001",
+            "--trusted-proxies",
+            "10.0.0.0/8,::1",
+        ])
+        .unwrap();
+        assert_eq!(s.cors_allowed_origins.len(), 2);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(parse(&["--cors-allowed-origins", "*"]).is_err());
+        assert!(parse(&["--trusted-proxies", "nope"]).is_err());
+        assert!(parse(&["--max-header-bytes", "8192"]).is_err());
+        assert!(parse(&["--max-concurrent-requests", "0"]).is_err());
+        assert!(parse(&["--breaker-open-ms", "0"]).is_err());
+        assert!(parse(&["--breaker-failure-threshold", "0", "--breaker-open-ms", "0"]).is_ok());
+    }
 
     #[test]
     fn origins_are_exact() {
