@@ -36,9 +36,10 @@ pub struct OpsArgs {
     #[arg(long, env = "BREAKER_OPEN_MS", default_value_t = 10_000)]
     pub breaker_open_ms: u64,
 
-    /// Address of the Prometheus `/metrics` listener; no metrics listener when unset.
+    /// Address of the Prometheus `/metrics` listener (`127.0.0.1:9090`); no metrics
+    /// listener when unset or empty.
     #[arg(long, env = "METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<String>,
 
     /// Requests to /api/sessions served at once; more are answered 503 immediately.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
@@ -133,13 +134,23 @@ impl OpsArgs {
             .filter(|s| !s.is_empty())
             .map(parse_proxy)
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_addr = match self.metrics_addr.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                raw.parse::<SocketAddr>()
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "METRICS_ADDR",
+                        reason: "must be an IP address and port, e.g. 127.0.0.1:9090",
+                    })?,
+            ),
+        };
         Ok(OpsSettings {
             cache_ttl: Duration::from_millis(self.sessions_cache_ttl_ms),
             max_gateways: self.sessions_cache_max_gateways,
             serve_stale: Duration::from_millis(self.serve_stale_ms),
             breaker_failure_threshold: self.breaker_failure_threshold,
             breaker_open: Duration::from_millis(self.breaker_open_ms),
-            metrics_addr: self.metrics_addr,
+            metrics_addr,
             max_concurrent_requests: self.max_concurrent_requests,
             max_header_bytes: self.max_header_bytes,
             cors_allowed_origins,
@@ -231,6 +242,15 @@ mod tests {
         assert_eq!(s.trusted_proxies.len(), 2);
         assert!(parse(&["--cors-allowed-origins", "*"]).is_err());
         assert!(parse(&["--trusted-proxies", "nope"]).is_err());
+        assert!(parse(&["--metrics-addr", ""])
+            .unwrap()
+            .metrics_addr
+            .is_none());
+        assert!(parse(&["--metrics-addr", "0.0.0.0:9090"])
+            .unwrap()
+            .metrics_addr
+            .is_some());
+        assert!(parse(&["--metrics-addr", "localhost"]).is_err());
         assert!(parse(&["--max-header-bytes", "8192"]).is_err());
         assert!(parse(&["--max-concurrent-requests", "0"]).is_err());
         assert!(parse(&["--breaker-open-ms", "0"]).is_err());
