@@ -13,6 +13,9 @@ use crate::auth::SessionSecrets;
 use crate::gateway::GatewayAllowlist;
 use crate::store::{DatabaseSettings, StoreArgs};
 
+mod ops;
+pub use ops::{parse_origin, parse_proxy, OpsArgs, OpsSettings};
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -67,6 +70,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub ops: OpsArgs,
 
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -152,6 +158,7 @@ pub struct Settings {
     pub database: Option<DatabaseSettings>,
     /// Per-user gateway URLs that may be called.
     pub gateway_allowlist: GatewayAllowlist,
+    pub ops: OpsSettings,
 }
 
 impl Settings {
@@ -171,6 +178,7 @@ impl Settings {
             log_format: LogFormat::Pretty,
             database: None,
             gateway_allowlist: GatewayAllowlist::default(),
+            ops: OpsSettings::default(),
         }
     }
 }
@@ -230,6 +238,7 @@ impl ServeArgs {
             log_format: self.log_format,
             database,
             gateway_allowlist,
+            ops: self.ops.into_settings()?,
         })
     }
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::auth::AuthError;
 use crate::gateway::GatewayError;
-use crate::sessions::GatewayErrorBody;
+use crate::sessions::{GatewayErrorBody, StaleSessionsBody};
 use crate::store::StoreError;
+use crate::upstream::Listing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -25,6 +26,12 @@ pub enum ApiError {
     /// would sign the user out).
     #[error("{0}")]
     SessionStoreUnavailable(#[from] StoreError),
+    /// A gateway failure answered with the last good list (`SERVE_STALE_MS`).
+    #[error("gateway (answered with a stale list): {error}")]
+    Stale {
+        error: GatewayError,
+        listing: std::sync::Arc<Listing>,
+    },
 }
 
 /// The body of every non-2xx answer.
@@ -61,6 +68,15 @@ impl IntoResponse for ApiError {
                     }),
                 )
                     .into_response()
+            }
+            ApiError::Stale { error, listing } => {
+                tracing::warn!(
+                    kind = error.kind(),
+                    error = %error,
+                    fetched_at = %listing.fetched_at_rfc3339(),
+                    "gateway call failed; answering the last good list"
+                );
+                Json(StaleSessionsBody::new(listing, error.public_message())).into_response()
             }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

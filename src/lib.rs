@@ -7,11 +7,14 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod gateway;
 pub mod health;
+pub mod observability;
 pub mod openapi;
 pub mod sessions;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;

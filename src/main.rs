@@ -46,6 +46,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(addr) => tracing::info!(%addr, gateway = %settings.gateway.url, "listening"),
             Err(err) => tracing::warn!(error = %err, "listening (address unknown)"),
         }
+        if let Some(addr) = app.metrics_addr() {
+            tracing::info!(%addr, "metrics at /metrics");
+        }
         match app.run_until(shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("stopped");

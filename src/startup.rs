@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -11,6 +12,8 @@ use axum::Router;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, StatusCode};
 use tokio::net::TcpListener;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -25,10 +28,12 @@ use tracing::Level;
 
 use crate::auth::SessionVerifier;
 use crate::config::Settings;
+use crate::edge::{self, TrustedProxies};
 use crate::error::{json_error, ApiError};
 use crate::gateway::{GatewayAllowlist, GatewayClient};
 use crate::store::SessionStore;
-use crate::{health, openapi, sessions};
+use crate::upstream::SessionsSource;
+use crate::{health, observability, openapi, sessions};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -38,6 +43,8 @@ pub struct AppState {
     /// Opaque sessions and per-user gateways; `None` without `DATABASE_URL`.
     pub store: Option<SessionStore>,
     pub gateway_allowlist: Arc<GatewayAllowlist>,
+    /// The gateway behind coalescing, the freshness window and the breaker.
+    pub sessions: SessionsSource,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,11 +77,13 @@ impl AppState {
             );
         }
         let store = crate::store::from_settings(settings)?;
+        let sessions = SessionsSource::new(gateway.clone(), &settings.ops);
         Ok(Self {
             verifier,
             gateway,
             store,
             gateway_allowlist: Arc::new(settings.gateway_allowlist.clone()),
+            sessions,
         })
     }
 }
@@ -85,8 +94,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState, settings: &Settings) -> Router {
     // Rendered once; the document only changes with the code.
     let openapi = Bytes::from(openapi::document_json());
+    // Only the API sheds load; health probes are always answered.
+    let shed = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(edge::overloaded))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(
+            settings.ops.max_concurrent_requests,
+        ));
     let api = Router::new()
-        .route("/api/sessions", get(sessions::list_sessions))
+        .route("/api/sessions", get(sessions::list_sessions).layer(shed))
         .route(
             "/api/openapi.json",
             get(move || async move {
@@ -101,8 +117,10 @@ pub fn app(state: AppState, settings: &Settings) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .with_state(state);
 
+    let proxies = TrustedProxies::new(&settings.ops.trusted_proxies);
     let layers = ServiceBuilder::new()
-        // Outermost: secrets are marked before anything can log the request.
+        .layer(middleware::from_fn(observability::record_http))
+        // Secrets are marked before anything can log the request.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::COOKIE,
             header::AUTHORIZATION,
@@ -110,22 +128,28 @@ pub fn app(state: AppState, settings: &Settings) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
+                .make_span_with(move |request: &Request| {
                     let request_id = request
                         .headers()
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
+                    let client_ip = proxies.of_request(request);
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id = %request_id,
+                        client_ip = client_ip.map(tracing::field::display),
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(middleware::from_fn_with_state(
+            settings.ops.max_header_bytes,
+            edge::limit_header_bytes,
+        ))
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -143,7 +167,8 @@ pub fn app(state: AppState, settings: &Settings) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
-        .layer(middleware::from_fn(json_error_bodies));
+        .layer(middleware::from_fn(json_error_bodies))
+        .option_layer(edge::cors(&settings.ops.cors_allowed_origins));
 
     // Inner layers: their error answers pass through `json_error_bodies` above.
     let inner = ServiceBuilder::new()
@@ -187,10 +212,27 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// The `/metrics` listener, when `METRICS_ADDR` is set.
+    metrics: Option<(TcpListener, Router)>,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let metrics = match settings.ops.metrics_addr {
+            Some(addr) => match observability::prometheus() {
+                Some(handle) => {
+                    let listener = TcpListener::bind(addr)
+                        .await
+                        .map_err(|source| StartupError::Bind { addr, source })?;
+                    Some((listener, observability::metrics_router(handle)))
+                }
+                None => {
+                    tracing::warn!("another metrics recorder is installed; no /metrics listener");
+                    None
+                }
+            },
+            None => None,
+        };
         let state = AppState::from_settings(settings)?;
         let router = app(state, settings);
         let listener = TcpListener::bind(settings.listen_addr)
@@ -199,11 +241,20 @@ impl Application {
                 addr: settings.listen_addr,
                 source,
             })?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            metrics,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref()?.0.local_addr().ok()
     }
 
     /// Serve until `shutdown` resolves, then finish the requests in flight.
@@ -211,9 +262,24 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "metrics listener failed");
+                }
+            })
+        });
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        served
     }
 }
 

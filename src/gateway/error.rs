@@ -4,7 +4,8 @@ use http::StatusCode;
 
 /// Why the gateway gave no session list. [`GatewayError::public_message`] is what the client
 /// sees; everything else (status, error kind, a body excerpt) is only logged.
-#[derive(Debug, thiserror::Error)]
+/// `Clone` so one upstream failure can be shared by every coalesced waiter.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
     #[error("no gateway token configured")]
     NotConfigured,
@@ -43,6 +44,10 @@ pub enum GatewayError {
     /// The user's gateway could not be looked up (session store down or slow).
     #[error("per-user gateway lookup failed: {0}")]
     LookupFailed(String),
+    /// The breaker is open after `cause`: no call was made. The client sees the public
+    /// message of the failure that opened it, so the dashboard keeps telling the same story.
+    #[error("breaker open after: {cause}")]
+    BreakerOpen { cause: Box<GatewayError> },
 }
 
 impl GatewayError {
@@ -59,6 +64,7 @@ impl GatewayError {
             Self::TooLarge { .. } | Self::InvalidResponse(_) => "Invalid gateway response",
             Self::NotAllowed { .. } => "Gateway not allowed",
             Self::LookupFailed(_) => "Gateway lookup failed",
+            Self::BreakerOpen { cause } => cause.public_message(),
         }
     }
 
@@ -77,6 +83,7 @@ impl GatewayError {
             Self::InvalidResponse(_) => "invalid_response",
             Self::NotAllowed { .. } => "not_allowed",
             Self::LookupFailed(_) => "lookup_failed",
+            Self::BreakerOpen { .. } => "breaker_open",
         }
     }
 

@@ -157,9 +157,15 @@ fn is_html(headers: &http::HeaderMap) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"))
 }
 
+/// `Retry-After` as delay-seconds or as an HTTP-date (a date in the past means now).
 fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = date.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Read the body, failing as soon as it passes `limit` bytes (the declared length may lie).
@@ -187,6 +193,23 @@ mod tests {
         assert_eq!(u("http://gw:18789"), "http://gw:18789/tools/invoke");
         assert_eq!(u("http://gw:18789/"), "http://gw:18789/tools/invoke");
         assert_eq!(u("https://h/openclaw/"), "https://h/openclaw/tools/invoke");
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let with = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(header::RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after(&h)
+        };
+        assert_eq!(with("30"), Some(Duration::from_secs(30)));
+        assert_eq!(with("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        let future = (chrono::Utc::now() + chrono::Duration::seconds(120))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let wait = with(&future).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        assert_eq!(with("soon"), None);
     }
 
     #[test]

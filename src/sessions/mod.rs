@@ -3,13 +3,14 @@
 pub mod normalize;
 
 use axum::extract::State;
-use axum::Json;
+use axum::response::Response;
 use http::HeaderMap;
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
+use crate::upstream::Listing;
 use normalize::Session;
 
 /// The success body: `total` is the number of sessions returned.
@@ -80,7 +81,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-) -> Result<Json<SessionsResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let gateway = crate::gateway::resolve_gateway(
         state.gateway.default_url(),
         state.store.as_ref(),
@@ -88,10 +89,35 @@ pub async fn list_sessions(
         &principal,
     )
     .await?;
-    let sessions = state
-        .gateway
-        .list_sessions(&gateway, headers.get("x-request-id"))
-        .await?;
-    tracing::debug!(count = sessions.len(), "sessions listed");
-    Ok(Json(SessionsResponse::new(sessions)))
+    let listing = state
+        .sessions
+        .list(&gateway, headers.get("x-request-id"))
+        .await
+        .map_err(|error| state.sessions.failure_answer(&gateway, error))?;
+    tracing::debug!(count = listing.response.total, "sessions listed");
+    Ok(listing.to_response())
+}
+
+/// A gateway failure answered with the last good list (opt-in, `SERVE_STALE_MS`): the
+/// `gateway-error` body plus the sessions, `stale: true` and when they were fetched.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaleSessionsBody<'a> {
+    pub sessions: &'a [Session],
+    pub error: &'static str,
+    pub source: &'static str,
+    pub stale: bool,
+    pub fetched_at: String,
+}
+
+impl<'a> StaleSessionsBody<'a> {
+    pub fn new(listing: &'a Listing, error: &'static str) -> Self {
+        Self {
+            sessions: &listing.response.sessions,
+            error,
+            source: "gateway-error",
+            stale: true,
+            fetched_at: listing.fetched_at_rfc3339(),
+        }
+    }
 }

@@ -65,6 +65,8 @@ pub fn test_settings(gateway: &str) -> Settings {
     settings.gateway.token = Some(SecretString::from(GATEWAY_TOKEN));
     settings.gateway.timeout = Duration::from_millis(1_500);
     settings.gateway.connect_timeout = Duration::from_millis(500);
+    // Most tests count gateway calls per request; the freshness window is tested on its own.
+    settings.ops.cache_ttl = Duration::ZERO;
     settings.secrets = SessionSecrets::resolve(
         Some(SecretString::from(TEST_SECRET)),
         None,

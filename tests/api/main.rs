@@ -1,7 +1,10 @@
 //! Integration tests: the real app on a random port, the gateway faked with wiremock.
 
 mod auth;
+mod faults;
 mod gateway_errors;
 mod helpers;
 mod http_surface;
+mod operations;
 mod sessions;
+mod upstream;
