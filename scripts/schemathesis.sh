@@ -43,7 +43,8 @@ GW_PORT="$(free_port)"
 "$STUB_BIN" --listen "127.0.0.1:$GW_PORT" --token "$TOKEN" >"$WORK/stub.log" 2>&1 &
 PIDS+=($!)
 API_PORT="$(free_port)"
-LISTEN_ADDR="127.0.0.1:$API_PORT" OPENCLAW_GATEWAY_URL="http://127.0.0.1:$GW_PORT" \
+# JWT sessions only: a DATABASE_URL from the caller (CI exports one for the tests) stays out.
+env -u DATABASE_URL -u DATABASE_URL_FILE LISTEN_ADDR="127.0.0.1:$API_PORT" OPENCLAW_GATEWAY_URL="http://127.0.0.1:$GW_PORT" \
   OPENCLAW_GATEWAY_TOKEN="$TOKEN" NEXTAUTH_SECRET="$SECRET" RUST_LOG=warn LOG_FORMAT=json \
   "$API_BIN" >"$WORK/api.log" 2>&1 &
 PIDS+=($!)
