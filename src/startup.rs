@@ -205,6 +205,13 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
                 .insert(name.clone(), value.clone());
         }
     }
+    // A request timeout is a 503 too: tell clients when to come back, as load shedding does.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        replacement
+            .headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("1"));
+    }
     replacement
 }
 

@@ -65,3 +65,24 @@ async fn the_openapi_document_is_served() {
     let served = response.text().await.unwrap();
     assert_eq!(served, sessions_api::openapi::document_json());
 }
+
+#[tokio::test]
+async fn a_request_over_the_request_timeout_gets_a_json_503_with_retry_after() {
+    let gw = gateway_answering(
+        captured(200, "sessions_list.ok.5_sessions.json")
+            .set_delay(std::time::Duration::from_secs(2)),
+    )
+    .await;
+    let mut settings = test_settings(&gw.uri());
+    settings.request_timeout = std::time::Duration::from_millis(200);
+    let app = spawn_app(settings).await;
+    let started = std::time::Instant::now();
+    let response = app.get_sessions(Some(&valid_cookie())).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"error": "Service Unavailable"}));
+}
