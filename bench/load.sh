@@ -249,7 +249,7 @@ REPORT=$WORK/report.md
 awk -F'\t' -v tck="$CLK_TCK" -v dur="$DURATION" -v warm="$WARMUP" -v threads="$THREADS" \
     -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v nproc="$(nproc)" -v model="$MODEL" -v mem="$MEM" \
     -v kernel="$(uname -sr)" -v rustc="$(rustc -V)" -v wrkv="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
-    -v load="$LOADAVG" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
+    -v loadavg="$LOADAVG" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
 function ms(us) { return sprintf("%.2f", us / 1000) }
 function cpu_us(ticks, n) { return n > 0 ? ticks * 1e6 / tck / n : 0 }
 {
@@ -261,7 +261,7 @@ END {
     print "## Load (`bench/load.sh`)"
     print ""
     printf "Run %s at commit `%s`: %s s measured per scenario after %s s of warm-up, wrk with %s threads, scenarios took %s s.\n\n", date, commit, dur, warm, threads, elapsed
-    printf "Machine: %s CPU(s), %s, %s RAM, %s, %s, %s. Load average at start: %s (the machine may be shared).\n\n", nproc, model, mem, kernel, rustc, wrkv, load
+    printf "Machine: %s CPU(s), %s, %s RAM, %s, %s, %s. Load average at start: %s (the machine may be shared).\n\n", nproc, model, mem, kernel, rustc, wrkv, loadavg
     print "| # | scenario | conns | gateway latency | requests/s | p50 ms | p99 ms | errors (socket / non-2xx / gateway-error) | gateway calls | calls per 50 ms | service peak RSS MiB | service CPU µs/req | stub CPU µs/call |"
     print "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     for (i = 1; i <= NR; i++) {
