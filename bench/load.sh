@@ -180,6 +180,7 @@ kv() { sed -nE "s/.* $2=([0-9.]+).*/\1/p" <<<" $1"; }
 
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
+: >"$WORK/raw.txt"
 
 # scenario ID TITLE TARGET(stub|service) LATENCY_MS CONNS CACHE_TTL
 scenario() {
@@ -228,6 +229,7 @@ scenario() {
         "$((gwerr1 - gwerr0))" "$((calls1 - calls0))" "$hwm" "$((svc1 - svc0))" "$((stub1 - stub0))" \
         >>"$RESULTS"
     log "  $line"
+    printf '%s: %s\n' "$id" "$line" >>"$WORK/raw.txt"
     [ -z "$SVC_PID" ] || stop "$SVC_PID"
     stop "$STUB_PID"
 }
@@ -249,7 +251,7 @@ REPORT=$WORK/report.md
 awk -F'\t' -v tck="$CLK_TCK" -v dur="$DURATION" -v warm="$WARMUP" -v threads="$THREADS" \
     -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v nproc="$(nproc)" -v model="$MODEL" -v mem="$MEM" \
     -v kernel="$(uname -sr)" -v rustc="$(rustc -V)" -v wrkv="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
-    -v loadavg="$LOADAVG" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
+    -v loadavg="$LOADAVG" -v raw="$WORK/raw.txt" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
 function ms(us) { return sprintf("%.2f", us / 1000) }
 function cpu_us(ticks, n) { return n > 0 ? ticks * 1e6 / tck / n : 0 }
 {
@@ -269,15 +271,24 @@ END {
         rps = req[i] / secs
         svc_cell = id[i] == "1" ? "–" : sprintf("%.1f", cpu_us(svc[i], req[i]))
         rss_cell = id[i] == "1" ? "–" : sprintf("%.1f", hwm[i] / 1024)
-        printf "| %s | %s | %d | %d ms | %.0f | %s | %s | %d / %d / %d | %d | %.2f | %s | %s | %.1f |\n", \
+        per_cell = id[i] == "1" ? "–" : sprintf("%.2f", calls[i] / (secs / 0.05))
+        printf "| %s | %s | %d | %d ms | %.0f | %s | %s | %d / %d / %d | %d | %s | %s | %s | %.1f |\n", \
             id[i], title[i], conns[i], lat[i], rps, ms(p50[i]), ms(p99[i]), sock[i], st[i], gwe[i], \
-            calls[i], calls[i] / (secs / 0.05), rss_cell, svc_cell, cpu_us(stub[i], calls[i])
+            calls[i], per_cell, rss_cell, svc_cell, cpu_us(stub[i], calls[i])
     }
     print ""
     print "CPU time is utime+stime from `/proc/PID/stat` before and after the measured run, divided by the"
     print "requests wrk completed (service) or by the gateway calls the stub answered (stub). Peak RSS is"
     print "`VmHWM` of a service process started fresh for the scenario. Gateway-error bodies (answered 200)"
     print "are counted from the service'\''s `gateway call failed` warnings."
+    print ""
+    print "<details><summary>raw wrk lines</summary>"
+    print ""
+    print "```"
+    while ((getline l < raw) > 0) print l
+    print "```"
+    print ""
+    print "</details>"
     print ""
     print "### Targets"
     print ""
