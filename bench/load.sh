@@ -3,6 +3,8 @@
 #
 #   bash bench/load.sh            # builds, runs every scenario, rewrites the load section of BENCHMARKS.md
 #   BENCH_DURATION=5 bash bench/load.sh   # shorter runs
+#   BENCH_SCENARIOS="1 2 4" BENCH_SERVICE_ENV="LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" \
+#       BENCH_OUT=/tmp/jemalloc.md bash bench/load.sh      # a subset, with extra service environment
 #
 # It builds (release) the service and the stub gateway (examples/stub_gateway.rs), installs wrk
 # from Debian if it is missing, mints a session cookie with `sessions-api dev-token`, and for
@@ -20,6 +22,8 @@ DURATION=${BENCH_DURATION:-10}  # seconds measured per scenario
 WARMUP=${BENCH_WARMUP:-2}       # seconds of warm-up per scenario (not measured)
 THREADS=${BENCH_WRK_THREADS:-2} # wrk threads
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 2b 3 4} "
+read -r -a SERVICE_ENV <<<"${BENCH_SERVICE_ENV:-}"
 BODY=$ROOT/tests/fixtures/openclaw/sessions_list.ok.60_sessions.noargs.json
 GATEWAY_TOKEN=bench-gateway-token
 BENCH_SECRET=bench-secret-not-for-production-0123456789
@@ -27,13 +31,21 @@ HOST=127.0.0.1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sessions-api-load.XXXXXX")
 PIDS=()
+# stop PID: SIGTERM, then SIGKILL if it is still there after 3 s.
+stop() {
+    local i
+    kill "$1" 2>/dev/null || return 0
+    for i in $(seq 1 30); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
+        stop "$pid"
     done
     rm -rf "$WORK"
 }
@@ -126,6 +138,7 @@ wait_http() { # URL
 
 start_stub() { # LATENCY_MS -> sets STUB_PID STUB_ADDR
     local out=$WORK/stub.$RANDOM.out
+    : >"$out" # created before the stub starts, so reading it cannot race the redirection
     "$STUB_BIN" --listen "$HOST:0" --latency-ms "$1" --body "$BODY" --token "$GATEWAY_TOKEN" \
         >"$out" 2>"$out.err" &
     STUB_PID=$!
@@ -147,14 +160,14 @@ start_service() { # GATEWAY_ADDR CACHE_TTL_MS(or "default") -> sets SVC_PID SVC_
     SVC_LOG=$WORK/service.$port.log
     local env_cache=()
     [ "$2" = default ] || env_cache=("SESSIONS_CACHE_TTL_MS=$2")
-    env "${env_cache[@]}" \
+    env "${env_cache[@]}" "${SERVICE_ENV[@]}" \
         LISTEN_ADDR="$SVC_ADDR" OPENCLAW_GATEWAY_URL="http://$1" \
         OPENCLAW_GATEWAY_TOKEN="$GATEWAY_TOKEN" NEXTAUTH_SECRET="$BENCH_SECRET" \
         LOG_FORMAT=json RUST_LOG=warn MAX_CONCURRENT_REQUESTS=100000 \
         "$SERVICE_BIN" >"$SVC_LOG" 2>&1 &
     SVC_PID=$!
     PIDS+=("$SVC_PID")
-    wait_http "http://$SVC_ADDR/healthz"
+    wait_http "http://$SVC_ADDR/healthz" || { tail -5 "$SVC_LOG" >&2; exit 1; }
     # One real request: it must be a gateway answer, not 401 or gateway-error.
     local sample
     sample=$(curl -fsS -H "Cookie: $COOKIE" "http://$SVC_ADDR/api/sessions")
@@ -164,7 +177,6 @@ start_service() { # GATEWAY_ADDR CACHE_TTL_MS(or "default") -> sets SVC_PID SVC_
     esac
 }
 
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # run_wrk CONNS SECONDS SCRIPT URL -> prints the WRK line
 run_wrk() {
@@ -185,6 +197,7 @@ RESULTS=$WORK/results.tsv
 # scenario ID TITLE TARGET(stub|service) LATENCY_MS CONNS CACHE_TTL
 scenario() {
     local id=$1 title=$2 target=$3 latency=$4 conns=$5 cache=$6
+    [[ $SCENARIOS == *" $id "* ]] || return 0
     log "scenario $id: $title"
     start_stub "$latency"
     local url script
@@ -251,7 +264,7 @@ REPORT=$WORK/report.md
 awk -F'\t' -v tck="$CLK_TCK" -v dur="$DURATION" -v warm="$WARMUP" -v threads="$THREADS" \
     -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v nproc="$(nproc)" -v model="$MODEL" -v mem="$MEM" \
     -v kernel="$(uname -sr)" -v rustc="$(rustc -V)" -v wrkv="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
-    -v loadavg="$LOADAVG" -v raw="$WORK/raw.txt" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
+    -v svcenv="${BENCH_SERVICE_ENV:-}" -v loadavg="$LOADAVG" -v raw="$WORK/raw.txt" -v elapsed="$ELAPSED" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')" '
 function ms(us) { return sprintf("%.2f", us / 1000) }
 function cpu_us(ticks, n) { return n > 0 ? ticks * 1e6 / tck / n : 0 }
 {
@@ -263,6 +276,7 @@ END {
     print "## Load (`bench/load.sh`)"
     print ""
     printf "Run %s at commit `%s`: %s s measured per scenario after %s s of warm-up, wrk with %s threads, scenarios took %s s.\n\n", date, commit, dur, warm, threads, elapsed
+    if (svcenv != "") printf "Extra service environment: `%s`.\n\n", svcenv
     printf "Machine: %s CPU(s), %s, %s RAM, %s, %s, %s. Load average at start: %s (the machine may be shared).\n\n", nproc, model, mem, kernel, rustc, wrkv, loadavg
     print "| # | scenario | conns | gateway latency | requests/s | p50 ms | p99 ms | errors (socket / non-2xx / gateway-error) | gateway calls | calls per 50 ms | service peak RSS MiB | service CPU µs/req | stub CPU µs/call |"
     print "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
@@ -295,6 +309,7 @@ END {
     print "| target | measured | result |"
     print "|---|---|---|"
     a = row["1"]; b = row["2"]
+    if (a && b) {
     stub_cpu = cpu_us(stub[a], calls[a]); svc_cpu = cpu_us(svc[b], req[b])
     ratio = stub_cpu > 0 ? svc_cpu / stub_cpu : 0
     printf "| overhead: service CPU/req ≤ 2× stub CPU/req (64 conns, caching off) | %.1f µs vs %.1f µs = %.2f× | %s |\n", \
@@ -302,11 +317,18 @@ END {
     d = (p99[b] - p99[a]) / 1000
     printf "| overhead: p99 via service − p99 direct ≤ 1 ms (64 conns) | %.2f − %.2f = %.2f ms | %s |\n", \
         p99[b] / 1000, p99[a] / 1000, d, d <= 1 ? "met" : "**missed**"
-    c = row["3"]; secs = dus[c] / 1e6; rps = req[c] / secs; per = calls[c] / (secs / 0.05)
+    }
+    c = row["3"]
+    if (c) {
+    secs = dus[c] / 1e6; rps = req[c] / secs; per = calls[c] / (secs / 0.05)
     printf "| coalescing: ≥ 10 000 req/s at 256 conns, 50 ms gateway | %.0f req/s | %s |\n", rps, rps >= 10000 ? "met" : "**missed**"
     printf "| coalescing: about one gateway call per 50 ms | %.2f calls per 50 ms (%d calls) | %s |\n", per, calls[c], per <= 1.5 ? "met" : "**missed**"
-    m = row["4"]; mib = hwm[m] / 1024
+    }
+    m = row["4"]
+    if (m) {
+    mib = hwm[m] / 1024
     printf "| memory: peak RSS ≤ 30 MiB at 1 000 conns | %.1f MiB | %s |\n", mib, mib <= 30 ? "met" : "**missed**"
+    }
 }' "$RESULTS" >"$REPORT"
 
 cat "$REPORT"

@@ -39,6 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+: >"$OUT_DIR/stub.out"
 "$STUB_BIN" --listen 127.0.0.1:0 --latency-ms "$LATENCY_MS" --body "$BODY" --token "$TOKEN" \
     >"$OUT_DIR/stub.out" 2>&1 &
 PIDS+=($!)
@@ -77,10 +78,10 @@ tail -3 "$OUT_DIR/wrk.txt"
 echo
 echo "== share of samples by binary"
 perf report -i "$OUT_DIR/perf.data" --no-children --sort dso 2>/dev/null |
-    grep -vE '^(#|$)' | sed -E 's/ +$//' | head -6
+    grep -vE '^(#|$)' | sed -E 's/ +$//' | head -6 || true # head closes the pipe early
 echo
 echo "== hottest symbols"
 perf report -i "$OUT_DIR/perf.data" --no-children --sort dso,symbol 2>/dev/null |
-    grep -vE '^(#|$)' | sed -E 's/ +-? *-? *$//' | cut -c1-140 | head -"${PROFILE_TOP:-30}"
+    grep -vE '^(#|$)' | sed -E 's/ +-? *-? *$//' | cut -c1-140 | head -"${PROFILE_TOP:-30}" || true
 echo
 echo "perf data: $OUT_DIR/perf.data (perf report -i ... ; for a flamegraph: perf script | inferno-collapse-perf | inferno-flamegraph)"
