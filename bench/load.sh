@@ -33,9 +33,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sessions-api-load.XXXXXX")
 PIDS=()
 # stop PID: SIGTERM, then SIGKILL if it is still there after 3 s.
 stop() {
-    local i
     kill "$1" 2>/dev/null || return 0
-    for i in $(seq 1 30); do
+    for _ in $(seq 1 30); do
         kill -0 "$1" 2>/dev/null || break
         sleep 0.1
     done
@@ -127,8 +126,7 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 stub_calls() { curl -fsS "http://$1/__stats" | sed -E 's/.*"calls":([0-9]+).*/\1/'; }
 
 wait_http() { # URL
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -143,8 +141,7 @@ start_stub() { # LATENCY_MS -> sets STUB_PID STUB_ADDR
         >"$out" 2>"$out.err" &
     STUB_PID=$!
     PIDS+=("$STUB_PID")
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         STUB_ADDR=$(sed -nE 's/^listening on (.*)$/\1/p' "$out")
         [ -n "$STUB_ADDR" ] && break
         sleep 0.05

@@ -21,7 +21,7 @@ LATENCY_MS=${PROFILE_LATENCY_MS:-0}
 BODY=$ROOT/tests/fixtures/openclaw/sessions_list.ok.60_sessions.noargs.json
 TOKEN=bench-gateway-token
 SECRET=bench-secret-not-for-production-0123456789
-OUT_DIR=${PROFILE_OUT:-$ROOT/target/profile}
+OUT_DIR=${PROFILE_OUT:-$TARGET_DIR/profile}
 mkdir -p "$OUT_DIR"
 
 for tool in perf wrk curl; do
