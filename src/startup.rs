@@ -35,16 +35,28 @@ use crate::store::SessionStore;
 use crate::upstream::SessionsSource;
 use crate::{health, observability, openapi, sessions};
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach. Axum clones the state for every request, so it is one `Arc`.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+/// The long-lived parts of the service, built once at start-up.
+#[derive(Debug)]
+pub struct Services {
     pub verifier: SessionVerifier,
     pub gateway: GatewayClient,
     /// Opaque sessions and per-user gateways; `None` without `DATABASE_URL`.
     pub store: Option<SessionStore>,
-    pub gateway_allowlist: Arc<GatewayAllowlist>,
+    pub gateway_allowlist: GatewayAllowlist,
     /// The gateway behind coalescing, the freshness window and the breaker.
     pub sessions: SessionsSource,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,13 +90,13 @@ impl AppState {
         }
         let store = crate::store::from_settings(settings)?;
         let sessions = SessionsSource::new(gateway.clone(), &settings.ops);
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             verifier,
             gateway,
             store,
-            gateway_allowlist: Arc::new(settings.gateway_allowlist.clone()),
+            gateway_allowlist: settings.gateway_allowlist.clone(),
             sessions,
-        })
+        })))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Which gateway serves a user: their own (`"User"."openclawUrl"`, when allowed) or the shared one.
 
+use std::borrow::Cow;
+
 use url::Url;
 
 use super::{GatewayAllowlist, GatewayError};
@@ -14,25 +16,27 @@ use crate::store::SessionStore;
 /// - Set and matching `allowlist`: that URL. Set but unparsable or not allowed:
 ///   [`GatewayError::NotAllowed`], so the shared token never goes to it.
 /// - The lookup fails: [`GatewayError::LookupFailed`], never silently the shared gateway.
-pub async fn resolve_gateway(
-    default: &Url,
+pub async fn resolve_gateway<'a>(
+    default: &'a Url,
     store: Option<&SessionStore>,
     allowlist: &GatewayAllowlist,
     principal: &Principal,
-) -> Result<Url, GatewayError> {
+) -> Result<Cow<'a, Url>, GatewayError> {
     let (Some(store), Some(user_id)) = (store, principal.user_id.as_deref()) else {
-        return Ok(default.clone());
+        return Ok(Cow::Borrowed(default));
     };
     let raw = match store.gateway_url_for(user_id).await {
         Ok(Some(raw)) => raw,
-        Ok(None) => return Ok(default.clone()),
+        Ok(None) => return Ok(Cow::Borrowed(default)),
         Err(err) => return Err(GatewayError::LookupFailed(err.to_string())),
     };
-    check_user_gateway(raw.trim(), allowlist).map_err(|(host, reason)| GatewayError::NotAllowed {
-        user_id: user_id.to_owned(),
-        host,
-        reason,
-    })
+    check_user_gateway(raw.trim(), allowlist)
+        .map(Cow::Owned)
+        .map_err(|(host, reason)| GatewayError::NotAllowed {
+            user_id: user_id.to_owned(),
+            host,
+            reason,
+        })
 }
 
 /// Parse a stored `openclawUrl` and check it against the allow-list. The error carries the

@@ -4,8 +4,9 @@ pub mod normalize;
 
 use axum::extract::State;
 use axum::response::Response;
-use http::HeaderMap;
+use axum::Extension;
 use serde::Serialize;
+use tower_http::request_id::RequestId;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
@@ -80,7 +81,7 @@ impl GatewayErrorBody {
 pub async fn list_sessions(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    request_id: Option<Extension<RequestId>>,
 ) -> Result<Response, ApiError> {
     let gateway = crate::gateway::resolve_gateway(
         state.gateway.default_url(),
@@ -91,7 +92,7 @@ pub async fn list_sessions(
     .await?;
     let listing = state
         .sessions
-        .list(&gateway, headers.get("x-request-id"))
+        .list(&gateway, request_id.as_ref().map(|id| id.header_value()))
         .await
         .map_err(|error| state.sessions.failure_answer(&gateway, error))?;
     tracing::debug!(count = listing.response.total, "sessions listed");

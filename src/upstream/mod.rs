@@ -143,10 +143,20 @@ impl SessionsSource {
             let now = Instant::now();
             let entry = self.inner.entry(&mut entries, gateway.as_str(), now);
             entry.last_used = now;
-            if let Some(listing) = &entry.last_good {
-                if now.duration_since(listing.fetched) < self.inner.cache_ttl {
+            if let Some(listing) = entry.last_good.clone() {
+                let age = now.duration_since(listing.fetched);
+                if age < self.inner.cache_ttl {
                     cache_result("hit");
-                    return Ok(listing.clone());
+                    // Refresh ahead: past half the window, one request starts the next call in
+                    // the background and every request keeps getting the fresh-enough list, so
+                    // a busy gateway's dashboards never all stall on an expired entry.
+                    if age >= self.inner.cache_ttl / 2
+                        && entry.flight.is_none()
+                        && matches!(entry.breaker.state(), breaker::BreakerState::Closed { .. })
+                    {
+                        let _ = self.inner.start_flight(entry, gateway, request_id, now);
+                    }
+                    return Ok(listing);
                 }
             }
             match (&entry.flight, entry.breaker.state()) {
@@ -155,39 +165,13 @@ impl SessionsSource {
                     flight.clone()
                 }
                 _ => {
-                    let before = entry.breaker.state().label();
-                    if let Err(err) = entry.breaker.admit(now) {
+                    let flight = self.inner.start_flight(entry, gateway, request_id, now);
+                    if flight.is_ok() {
+                        cache_result("miss");
+                    } else {
                         cache_result("rejected");
-                        return Err(err);
                     }
-                    let after = entry.breaker.state().label();
-                    if before != after {
-                        breaker_gauge(before, -1.0);
-                        breaker_gauge(after, 1.0);
-                        tracing::info!(gateway = %gateway, "breaker half-open: probing the gateway");
-                    }
-                    cache_result("miss");
-                    let id = self
-                        .inner
-                        .next_flight
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let call = tokio::spawn(
-                        self.inner
-                            .clone()
-                            .fetch(id, gateway.clone(), request_id.cloned())
-                            .instrument(tracing::Span::current()),
-                    );
-                    let flight: Flight = async move {
-                        call.await.unwrap_or_else(|_| {
-                            Err(GatewayError::InvalidResponse(
-                                "gateway call task failed".into(),
-                            ))
-                        })
-                    }
-                    .boxed()
-                    .shared();
-                    entry.flight = Some((id, flight.clone()));
-                    flight
+                    flight?
                 }
             }
         };
@@ -218,6 +202,44 @@ impl SessionsSource {
 }
 
 impl Inner {
+    /// Start a gateway call for `entry` when its breaker admits one; the call runs in its own
+    /// task and is recorded as the entry's flight.
+    fn start_flight(
+        self: &Arc<Self>,
+        entry: &mut Entry,
+        gateway: &Url,
+        request_id: Option<&HeaderValue>,
+        now: Instant,
+    ) -> Result<Flight, GatewayError> {
+        let before = entry.breaker.state().label();
+        entry.breaker.admit(now)?;
+        let after = entry.breaker.state().label();
+        if before != after {
+            breaker_gauge(before, -1.0);
+            breaker_gauge(after, 1.0);
+            tracing::info!(gateway = %gateway, "breaker half-open: probing the gateway");
+        }
+        let id = self
+            .next_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let call = tokio::spawn(
+            self.clone()
+                .fetch(id, gateway.clone(), request_id.cloned())
+                .instrument(tracing::Span::current()),
+        );
+        let flight: Flight = async move {
+            call.await.unwrap_or_else(|_| {
+                Err(GatewayError::InvalidResponse(
+                    "gateway call task failed".into(),
+                ))
+            })
+        }
+        .boxed()
+        .shared();
+        entry.flight = Some((id, flight.clone()));
+        Ok(flight)
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -84,6 +84,48 @@ async fn the_freshness_window_bounds_gateway_calls() {
 }
 
 #[tokio::test]
+async fn past_half_the_window_the_list_is_refreshed_in_the_background() {
+    let gw = MockServer::start().await;
+    let first = captured(200, OK_5);
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .mount(&gw)
+        .await;
+    // Every later call is slow and answers a different list.
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(
+            captured(200, "sessions_list.ok.0_sessions.json").set_delay(Duration::from_millis(300)),
+        )
+        .mount(&gw)
+        .await;
+    let mut settings = test_settings(&gw.uri());
+    settings.ops.cache_ttl = Duration::from_millis(1_000);
+    let app = spawn_app(settings).await;
+
+    assert_eq!(app.sessions_json().await.1["total"], 5);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Past half the window: answered at once from the cache, and one refresh starts.
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(app.sessions_json().await.1["total"], 5);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(calls(&gw).await, 2, "exactly one background refresh");
+    // The refreshed list is served without waiting.
+    let started = Instant::now();
+    assert_eq!(app.sessions_json().await.1["total"], 0);
+    assert!(started.elapsed() < Duration::from_millis(250));
+}
+
+#[tokio::test]
 async fn errors_are_never_cached() {
     let gw = MockServer::start().await;
     Mock::given(method("POST"))
