@@ -19,7 +19,8 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(store) = &state.store {
             let jar = CookieJar::from_headers(&parts.headers);
             for token in opaque::opaque_session_tokens(&jar) {
-                match store.lookup_session(token).await {
+                // Boxed so the request's future stays small when the lookup is not needed.
+                match Box::pin(store.lookup_session(token)).await {
                     Ok(Some(session)) => {
                         return Ok(Principal {
                             user_id: Some(session.user_id),

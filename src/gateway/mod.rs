@@ -173,7 +173,9 @@ async fn read_limited(
     response: &mut reqwest::Response,
     limit: usize,
 ) -> Result<Bytes, GatewayError> {
-    let mut buf = BytesMut::new();
+    // One allocation when the gateway declares the length (it does); never more than the limit.
+    let declared = response.content_length().unwrap_or(0);
+    let mut buf = BytesMut::with_capacity(usize::try_from(declared).unwrap_or(limit).min(limit));
     while let Some(chunk) = response.chunk().await.map_err(GatewayError::from_body)? {
         if buf.len() + chunk.len() > limit {
             return Err(GatewayError::TooLarge { limit });

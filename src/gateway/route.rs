@@ -25,7 +25,9 @@ pub async fn resolve_gateway<'a>(
     let (Some(store), Some(user_id)) = (store, principal.user_id.as_deref()) else {
         return Ok(Cow::Borrowed(default));
     };
-    let raw = match store.gateway_url_for(user_id).await {
+    // Boxed: the lookup's future is large, and without the box every request's handler future
+    // (held for the whole gateway wait) would carry its size even when no store is configured.
+    let raw = match Box::pin(store.gateway_url_for(user_id)).await {
         Ok(Some(raw)) => raw,
         Ok(None) => return Ok(Cow::Borrowed(default)),
         Err(err) => return Err(GatewayError::LookupFailed(err.to_string())),
