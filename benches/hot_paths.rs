@@ -29,6 +29,10 @@ use url::Url;
 const FIXTURE_60: &str = "openclaw/sessions_list.ok.60_sessions.noargs.json";
 const GATEWAY_TOKEN: &str = "bench-gateway-token";
 
+/// The service binary's allocator (`src/main.rs`), so the figures are the service's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fixture(rel: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
