@@ -31,7 +31,12 @@ where
             .try_init()
             .is_ok(),
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(writer))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    // Colours only for a person at a terminal, not for a file or a pipe.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                    .with_writer(writer),
+            )
             .try_init()
             .is_ok(),
     }
