@@ -325,25 +325,24 @@ pub fn parse_gateway_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// Parse `A`'s flags from `flags` alone, as the command line would, with every environment
+/// fallback switched off: tests never depend on (or touch) the process environment.
+#[cfg(test)]
+pub(crate) fn parse_flags<A: clap::Args + clap::FromArgMatches>(flags: &[&str]) -> A {
+    let command =
+        A::augment_args(clap::Command::new("probe")).mut_args(|arg| arg.env(None::<&'static str>));
+    let argv = std::iter::once("probe").chain(flags.iter().copied());
+    let matches = command.try_get_matches_from(argv).expect("flags parse");
+    A::from_arg_matches(&matches).expect("flags parse")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use secrecy::ExposeSecret;
 
-    #[derive(Parser)]
-    struct Probe {
-        #[command(flatten)]
-        args: ServeArgs,
-    }
-
     fn parse(flags: &[&str]) -> Result<Settings, ConfigError> {
-        let mut argv = vec!["probe"];
-        argv.extend_from_slice(flags);
-        Probe::try_parse_from(argv)
-            .expect("flags parse")
-            .args
-            .into_settings()
+        parse_flags::<ServeArgs>(flags).into_settings()
     }
 
     #[test]

@@ -194,21 +194,9 @@ pub fn parse_proxy(raw: &str) -> Result<IpNet, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Probe {
-        #[command(flatten)]
-        args: OpsArgs,
-    }
 
     fn parse(flags: &[&str]) -> Result<OpsSettings, ConfigError> {
-        let mut argv = vec!["probe"];
-        argv.extend_from_slice(flags);
-        Probe::try_parse_from(argv)
-            .expect("flags parse")
-            .args
-            .into_settings()
+        crate::config::parse_flags::<OpsArgs>(flags).into_settings()
     }
 
     #[test]

@@ -218,24 +218,10 @@ impl StoreArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::{CommandFactory, FromArgMatches, Parser};
-
-    #[derive(Parser)]
-    struct Probe {
-        #[command(flatten)]
-        args: StoreArgs,
-    }
 
     fn parse(flags: &[&str]) -> Result<(Option<DatabaseSettings>, GatewayAllowlist), ConfigError> {
-        let mut argv = vec!["probe"];
-        argv.extend_from_slice(flags);
         // Flags only: the process environment (e.g. DATABASE_URL in CI) must not leak in.
-        let command = Probe::command().mut_args(|arg| arg.env(None::<&'static str>));
-        let matches = command.try_get_matches_from(argv).expect("flags parse");
-        Probe::from_arg_matches(&matches)
-            .expect("flags parse")
-            .args
-            .into_settings(Duration::from_secs(5))
+        crate::config::parse_flags::<StoreArgs>(flags).into_settings(Duration::from_secs(5))
     }
 
     #[test]
