@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::auth::SessionSecrets;
@@ -212,11 +212,20 @@ impl ServeArgs {
                 reason: "must be greater than GATEWAY_TIMEOUT_MS, so a slow gateway still gets the gateway-error body",
             });
         }
-        if self.gateway_max_body_bytes < 1024 {
+        if !(1024..=64 * 1024 * 1024).contains(&self.gateway_max_body_bytes) {
             return Err(ConfigError::Invalid {
                 name: "GATEWAY_MAX_BODY_BYTES",
-                reason: "must be at least 1024",
+                reason: "must be between 1024 and 67108864 (64 MiB)",
             });
+        }
+        if let Some(token) = &token {
+            if !is_bearer_token(token.expose_secret()) {
+                return Err(ConfigError::Invalid {
+                    name: "OPENCLAW_GATEWAY_TOKEN",
+                    reason:
+                        "must be visible ASCII without spaces (a trailing newline from `echo`?)",
+                });
+            }
         }
         // What a request has left for database lookups once the gateway call is accounted for.
         let lookup_budget = Duration::from_millis(
@@ -273,6 +282,12 @@ impl SecretArgs {
         )?;
         Ok(SessionSecrets::resolve(nextauth, auth, [s1, s2, s3]))
     }
+}
+
+/// What an HTTP `Authorization: Bearer` header can carry (RFC 6750 `b64token`, loosely: visible
+/// ASCII, no spaces), so a token that cannot be sent fails at start-up, not on every request.
+fn is_bearer_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A value given directly or through a file; empty counts as unset. A file's trailing newline
@@ -394,6 +409,20 @@ mod tests {
         assert!(matches!(both, Err(ConfigError::BothValueAndFile { .. })));
         let missing = parse(&["--gateway-token-file", "/nonexistent/sessions-api"]);
         assert!(matches!(missing, Err(ConfigError::UnreadableFile { .. })));
+    }
+
+    #[test]
+    fn a_gateway_token_that_cannot_be_sent_is_refused() {
+        for bad in ["tok en", "token\n", "tökén"] {
+            let err = parse(&["--gateway-token", bad]).unwrap_err();
+            assert!(
+                err.to_string().contains("OPENCLAW_GATEWAY_TOKEN"),
+                "{bad:?}"
+            );
+            assert!(!err.to_string().contains(bad), "the value is not echoed");
+        }
+        assert!(parse(&["--gateway-token", "test-token-0123456789"]).is_ok());
+        assert!(parse(&["--gateway-max-body-bytes", "1099511627776"]).is_err());
     }
 
     #[test]

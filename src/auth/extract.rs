@@ -4,6 +4,7 @@ use http::request::Parts;
 use super::{opaque, CookieJar, Principal};
 use crate::error::ApiError;
 use crate::startup::AppState;
+use crate::store::StoreError;
 
 /// Handlers that take a [`Principal`] only run for authenticated requests; everything else
 /// is answered 401 here.
@@ -18,20 +19,30 @@ impl FromRequestParts<AppState> for Principal {
         let mut store_error = None;
         if let Some(store) = &state.store {
             let jar = CookieJar::from_headers(&parts.headers);
-            for token in opaque::opaque_session_tokens(&jar) {
-                // Boxed so the request's future stays small when the lookup is not needed.
-                match Box::pin(store.lookup_session(token)).await {
-                    Ok(Some(session)) => {
+            let tokens = opaque::opaque_session_tokens(&jar);
+            if !tokens.is_empty() {
+                // Up to four cookies may each need a lookup; the whole phase gets the time of
+                // one, so a slow database still ends in the documented 503, not the request
+                // timeout. Boxed so the request's future stays small without a store.
+                let limit = store.lookup_limit();
+                let phase = Box::pin(async {
+                    for token in tokens {
+                        if let Some(session) = store.lookup_session(token).await? {
+                            return Ok(Some(session));
+                        }
+                    }
+                    Ok(None)
+                });
+                match tokio::time::timeout(limit, phase).await {
+                    Ok(Ok(Some(session))) => {
                         return Ok(Principal {
                             user_id: Some(session.user_id),
                             email: session.email,
                         })
                     }
-                    Ok(None) => {}
-                    Err(err) => {
-                        store_error = Some(err);
-                        break;
-                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(err)) => store_error = Some(err),
+                    Err(_) => store_error = Some(StoreError::Timeout(limit)),
                 }
             }
         }

@@ -173,9 +173,14 @@ async fn read_limited(
     response: &mut reqwest::Response,
     limit: usize,
 ) -> Result<Bytes, GatewayError> {
-    // One allocation when the gateway declares the length (it does); never more than the limit.
+    // One allocation when the gateway declares the length (it does).
     let declared = response.content_length().unwrap_or(0);
-    let mut buf = BytesMut::with_capacity(usize::try_from(declared).unwrap_or(limit).min(limit));
+    // Up front at most 256 KiB: a declared length is a claim, not a promise.
+    let initial = usize::try_from(declared)
+        .unwrap_or(limit)
+        .min(limit)
+        .min(256 * 1024);
+    let mut buf = BytesMut::with_capacity(initial);
     while let Some(chunk) = response.chunk().await.map_err(GatewayError::from_body)? {
         if buf.len() + chunk.len() > limit {
             return Err(GatewayError::TooLarge { limit });

@@ -163,13 +163,20 @@ impl SessionStore {
         Ok(url.filter(|u| !u.trim().is_empty()))
     }
 
+    /// The most one lookup may take (connection set-up included); the start-up check budgets
+    /// two of these per request, so a caller making several lookups in one phase bounds the
+    /// whole phase by this too.
+    pub fn lookup_limit(&self) -> Duration {
+        self.timeout + Duration::from_millis(TIMEOUT_SLACK_MS)
+    }
+
     async fn bounded<T>(
         &self,
         query: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {
         // The pool's acquire timeout and `statement_timeout` bound the parts; this bounds the
         // whole, connection set-up included, with a little slack so their errors win.
-        let limit = self.timeout + Duration::from_millis(TIMEOUT_SLACK_MS);
+        let limit = self.lookup_limit();
         match tokio::time::timeout(limit, query).await {
             Ok(result) => result.map_err(StoreError::from),
             Err(_) => Err(StoreError::Timeout(limit)),

@@ -147,13 +147,16 @@ impl DatabaseSettings {
     }
 }
 
-/// The URL with any password replaced, for logs.
+/// The URL for logs: password replaced, query and fragment dropped (sqlx also takes
+/// `?password=…`, and other parameters may hold secrets too).
 pub fn redacted(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) => {
             if url.password().is_some() {
                 let _ = url.set_password(Some("***"));
             }
+            url.set_query(None);
+            url.set_fragment(None);
             url.to_string()
         }
         Err(_) => "<unparsable>".to_owned(),
@@ -186,14 +189,16 @@ impl StoreArgs {
                 reason: "must be greater than 0",
             });
         }
-        if self.database_timeout_ms == 0 {
+        // PostgreSQL's statement_timeout is an int4 of milliseconds.
+        if self.database_timeout_ms == 0 || self.database_timeout_ms > i32::MAX as u64 {
             return Err(ConfigError::Invalid {
                 name: "DATABASE_TIMEOUT_MS",
-                reason: "must be greater than 0",
+                reason: "must be between 1 and 2147483647",
             });
         }
-        let worst_case = 2 * (self.database_timeout_ms + super::TIMEOUT_SLACK_MS);
-        if u128::from(worst_case) >= lookup_budget.as_millis() {
+        let worst_case =
+            2 * (u128::from(self.database_timeout_ms) + u128::from(super::TIMEOUT_SLACK_MS));
+        if worst_case >= lookup_budget.as_millis() {
             return Err(ConfigError::Invalid {
                 name: "DATABASE_TIMEOUT_MS",
                 reason: "too long: 2 x (DATABASE_TIMEOUT_MS + 250) + GATEWAY_TIMEOUT_MS must be less than REQUEST_TIMEOUT_MS",
@@ -286,5 +291,25 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("postgres://u:***@db:5432/app"), "{dbg}");
+        let q = DatabaseSettings::new("postgres://app@db:5432/app?password=hunter2&sslmode=prefer");
+        let dbg = format!("{q:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert_eq!(
+            redacted("postgres://app@db/app?sslpassword=hunter2#x"),
+            "postgres://app@db/app"
+        );
+    }
+
+    #[test]
+    fn database_timeouts_postgres_cannot_take_are_refused() {
+        for ms in ["2147483648", "18446744073709551615", "9223372036854775558"] {
+            let err = parse(&[
+                "--database-url",
+                "postgres://u@db/app",
+                "--database-timeout-ms",
+                ms,
+            ]);
+            assert!(err.is_err(), "{ms}");
+        }
     }
 }

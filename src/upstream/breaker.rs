@@ -80,9 +80,7 @@ impl Breaker {
     }
 
     pub fn on_failure(&mut self, err: &GatewayError, now: Instant) {
-        if self.threshold == 0 || matches!(err, GatewayError::NotConfigured) {
-            return;
-        }
+        // A gateway that says when to come back is honoured even with the breaker switched off.
         if let GatewayError::RateLimited {
             retry_after: Some(wait),
             ..
@@ -92,6 +90,9 @@ impl Breaker {
                 until: now + (*wait).min(RETRY_AFTER_CAP),
                 cause: err.clone(),
             };
+            return;
+        }
+        if self.threshold == 0 || matches!(err, GatewayError::NotConfigured) {
             return;
         }
         let failures = match &self.state {
@@ -117,6 +118,23 @@ mod tests {
 
     fn down() -> GatewayError {
         GatewayError::Unreachable("refused".into())
+    }
+
+    #[test]
+    fn a_429_with_retry_after_is_honoured_even_with_the_breaker_off() {
+        let mut b = Breaker::new(0, Duration::from_secs(10));
+        let t0 = Instant::now();
+        b.on_failure(&down(), t0);
+        assert!(b.admit(t0).is_ok(), "threshold 0: failures never open it");
+        b.on_failure(
+            &GatewayError::RateLimited {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            t0,
+        );
+        assert!(b.admit(t0 + Duration::from_secs(1)).is_err());
+        assert!(b.admit(t0 + Duration::from_secs(2)).is_ok());
     }
 
     #[test]

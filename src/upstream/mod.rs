@@ -9,6 +9,7 @@
 pub mod breaker;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,9 @@ struct Inner {
     max_gateways: usize,
     entries: Mutex<HashMap<String, Entry>>,
     next_flight: std::sync::atomic::AtomicU64,
+    /// When idle entries were last swept (see [`Inner::sweep`]), in ms since `epoch`.
+    last_sweep_ms: std::sync::atomic::AtomicU64,
+    epoch: Instant,
 }
 
 /// The session lists of the gateways, protected (see the module docs). Cheap to clone.
@@ -125,6 +129,8 @@ impl SessionsSource {
                 max_gateways: ops.max_gateways.max(1),
                 entries: Mutex::new(HashMap::new()),
                 next_flight: std::sync::atomic::AtomicU64::new(0),
+                last_sweep_ms: std::sync::atomic::AtomicU64::new(0),
+                epoch: Instant::now(),
             }),
         }
     }
@@ -141,6 +147,7 @@ impl SessionsSource {
         let flight = {
             let mut entries = self.inner.lock();
             let now = Instant::now();
+            self.inner.sweep(&mut entries, now);
             let entry = self.inner.entry(&mut entries, gateway.as_str(), now);
             entry.last_used = now;
             if let Some(listing) = entry.last_good.clone() {
@@ -217,7 +224,7 @@ impl Inner {
         if before != after {
             breaker_gauge(before, -1.0);
             breaker_gauge(after, 1.0);
-            tracing::info!(gateway = %gateway, "breaker half-open: probing the gateway");
+            tracing::info!(gateway = %origin(gateway), "breaker half-open: probing the gateway");
         }
         let id = self
             .next_flight
@@ -238,6 +245,39 @@ impl Inner {
         .shared();
         entry.flight = Some((id, flight.clone()));
         Ok(flight)
+    }
+
+    /// At most once a second: drop lists that can no longer be served (older than both the
+    /// freshness window and the stale window) and forget gateways nobody asked for since, so
+    /// memory follows the gateways in use, not every gateway ever seen.
+    fn sweep(&self, entries: &mut HashMap<String, Entry>, now: Instant) {
+        use std::sync::atomic::Ordering;
+        let now_ms = u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < 1_000 {
+            return;
+        }
+        self.last_sweep_ms.store(now_ms, Ordering::Relaxed);
+        let keep_list = self.cache_ttl.max(self.serve_stale);
+        let keep_entry = keep_list.max(self.breaker_open);
+        entries.retain(|_, entry| {
+            if entry
+                .last_good
+                .as_ref()
+                .is_some_and(|listing| now.duration_since(listing.fetched) > keep_list)
+            {
+                entry.last_good = None;
+            }
+            let open = matches!(entry.breaker.state(), breaker::BreakerState::Open { until, .. } if *until > now);
+            let keep = entry.flight.is_some()
+                || open
+                || entry.last_good.is_some()
+                || now.duration_since(entry.last_used) <= keep_entry;
+            if !keep {
+                breaker_gauge(entry.breaker.state().label(), -1.0);
+            }
+            keep
+        });
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
@@ -278,11 +318,16 @@ impl Inner {
         request_id: Option<HeaderValue>,
     ) -> Outcome {
         let started = Instant::now();
-        let result = self
-            .client
-            .list_sessions(&gateway, request_id.as_ref())
-            .await
-            .and_then(|sessions| Listing::new(SessionsResponse::new(sessions)).map(Arc::new));
+        let call = self.client.list_sessions(&gateway, request_id.as_ref());
+        // A panic in the call must still clear the flight and count as a failure below;
+        // otherwise every later request would join the dead flight forever.
+        let result = match AssertUnwindSafe(call).catch_unwind().await {
+            Ok(result) => result,
+            Err(_) => Err(GatewayError::InvalidResponse(
+                "the gateway call panicked".into(),
+            )),
+        }
+        .and_then(|sessions| Listing::new(SessionsResponse::new(sessions)).map(Arc::new));
         let outcome = match &result {
             Ok(_) => "ok",
             Err(err) => err.kind(),
@@ -310,18 +355,23 @@ impl Inner {
                 breaker_gauge(after, 1.0);
                 match after {
                     "open" => tracing::warn!(
-                        gateway = %gateway,
+                        gateway = %origin(&gateway),
                         kind = outcome,
                         "breaker open: the gateway is not called for a while"
                     ),
                     _ => {
-                        tracing::info!(gateway = %gateway, "breaker closed: the gateway answers again")
+                        tracing::info!(gateway = %origin(&gateway), "breaker closed: the gateway answers again")
                     }
                 }
             }
         }
         result
     }
+}
+
+/// Scheme, host and port only: a per-user URL's path may carry something that is not ours to log.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// Make room: forget the least recently used tenth of the gateways with no call in flight.

@@ -40,18 +40,22 @@ async fn captured_error_statuses_give_safe_messages() {
 
 #[tokio::test]
 async fn the_gateway_body_is_never_echoed() {
-    let (app, _gw) = app_with_gateway(ResponseTemplate::new(500).set_body_raw(
+    let (app, gw) = app_with_gateway(ResponseTemplate::new(500).set_body_raw(
         r#"{"ok":false,"error":{"type":"x","message":"SECRET-INTERNAL-DETAIL"}}"#,
         "application/json",
     ))
     .await;
-    let text = app
-        .get_sessions(Some(&valid_cookie()))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let response = app.get_sessions(Some(&valid_cookie())).await;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
     assert!(!text.contains("SECRET-INTERNAL-DETAIL"), "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_gateway_error(status, &body, "Gateway error");
+    assert_eq!(
+        gw.received_requests().await.unwrap().len(),
+        1,
+        "the gateway was called"
+    );
 }
 
 #[tokio::test]
