@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod health;
 pub mod observability;
 pub mod openapi;
+pub mod server;
 pub mod sessions;
 pub mod startup;
 pub mod store;

@@ -231,6 +231,7 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: crate::server::ConnectionLimits,
     /// The `/metrics` listener, when `METRICS_ADDR` is set.
     metrics: Option<(TcpListener, Router)>,
 }
@@ -260,9 +261,15 @@ impl Application {
                 addr: settings.listen_addr,
                 source,
             })?;
+        let limits = crate::server::ConnectionLimits {
+            header_read_timeout: settings.ops.header_read_timeout,
+            max_header_bytes: settings.ops.max_header_bytes,
+            max_connections: settings.ops.max_connections,
+        };
         Ok(Self {
             listener,
             router,
+            limits,
             metrics,
         })
     }
@@ -288,13 +295,7 @@ impl Application {
                 }
             })
         });
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = crate::server::serve(self.listener, self.router, self.limits, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -49,6 +49,15 @@ pub struct OpsArgs {
     #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 32 * 1024)]
     pub max_header_bytes: usize,
 
+    /// Time a client has to send a request's headers, in milliseconds; slower connections are
+    /// closed (a slow-header client cannot hold connections open).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+
+    /// Open client connections at most; further connections wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
     /// Comma-separated exact origins (`https://dash.example.com`) allowed to call the API
     /// from a browser with credentials. None by default.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -70,6 +79,8 @@ pub struct OpsSettings {
     pub metrics_addr: Option<SocketAddr>,
     pub max_concurrent_requests: usize,
     pub max_header_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
     pub cors_allowed_origins: Vec<HeaderValue>,
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -85,6 +96,8 @@ impl Default for OpsSettings {
             metrics_addr: None,
             max_concurrent_requests: 1024,
             max_header_bytes: 32 * 1024,
+            header_read_timeout: Duration::from_millis(10_000),
+            max_connections: 10_000,
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
         }
@@ -96,6 +109,18 @@ const MIN_HEADER_BYTES: usize = 16 * 1024;
 
 impl OpsArgs {
     pub fn into_settings(self) -> Result<OpsSettings, ConfigError> {
+        if self.header_read_timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                name: "HEADER_READ_TIMEOUT_MS",
+                reason: "must be greater than 0",
+            });
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                name: "MAX_CONNECTIONS",
+                reason: "must be greater than 0",
+            });
+        }
         if self.sessions_cache_max_gateways == 0 {
             return Err(ConfigError::Invalid {
                 name: "SESSIONS_CACHE_MAX_GATEWAYS",
@@ -153,6 +178,8 @@ impl OpsArgs {
             metrics_addr,
             max_concurrent_requests: self.max_concurrent_requests,
             max_header_bytes: self.max_header_bytes,
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: self.max_connections,
             cors_allowed_origins,
             trusted_proxies,
         })
