@@ -57,3 +57,25 @@ async fn open_connections_are_capped() {
         .unwrap();
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
 }
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    let port = closed_port().await;
+    let mut settings = test_settings(&format!("http://127.0.0.1:{port}"));
+    settings.ops.header_read_timeout = Duration::from_millis(300);
+    let app = spawn_app(settings).await;
+
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Kept alive, then idle: closed once the timeout passes.
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
