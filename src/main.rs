@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use secrecy::ExposeSecret;
 use sessions_api::cli::{Cli, Command, DevTokenArgs, HealthcheckArgs};
 use sessions_api::config::ServeArgs;
 use sessions_api::startup::{shutdown_signal, Application};
@@ -92,7 +91,6 @@ fn dev_token(args: DevTokenArgs) -> ExitCode {
         now,
         args.ttl,
     );
-    let _ = secret.expose_secret();
     println!("{token}");
     ExitCode::SUCCESS
 }
