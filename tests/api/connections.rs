@@ -9,8 +9,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_disconnected() {
-    let port = closed_port().await;
-    let mut settings = test_settings(&format!("http://127.0.0.1:{port}"));
+    let mut settings = settings_without_gateway().await;
     settings.ops.header_read_timeout = Duration::from_millis(300);
     let app = spawn_app(settings).await;
 
@@ -34,8 +33,7 @@ async fn a_client_trickling_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn open_connections_are_capped() {
-    let port = closed_port().await;
-    let mut settings = test_settings(&format!("http://127.0.0.1:{port}"));
+    let mut settings = settings_without_gateway().await;
     settings.ops.max_connections = 1;
     let app = spawn_app(settings).await;
 
@@ -60,8 +58,7 @@ async fn open_connections_are_capped() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
-    let port = closed_port().await;
-    let mut settings = test_settings(&format!("http://127.0.0.1:{port}"));
+    let mut settings = settings_without_gateway().await;
     settings.ops.header_read_timeout = Duration::from_millis(300);
     let app = spawn_app(settings).await;
 

@@ -60,8 +60,7 @@ async fn the_gateway_body_is_never_echoed() {
 
 #[tokio::test]
 async fn connection_refused_is_unreachable() {
-    let port = closed_port().await;
-    let app = spawn_app(test_settings(&format!("http://127.0.0.1:{port}"))).await;
+    let app = spawn_app(settings_without_gateway().await).await;
     let (status, body) = app.sessions_json().await;
     assert_gateway_error(status, &body, "Gateway unreachable");
 }

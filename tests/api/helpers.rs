@@ -160,6 +160,13 @@ pub fn assert_gateway_error(status: u16, body: &Value, message: &str) {
     );
 }
 
+/// Settings whose gateway is a loopback port with nothing listening: for tests that must not
+/// reach a gateway.
+pub async fn settings_without_gateway() -> Settings {
+    let port = closed_port().await;
+    test_settings(&format!("http://127.0.0.1:{port}"))
+}
+
 /// A loopback port with nothing listening on it.
 pub async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -4,8 +4,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn healthz_needs_no_auth_and_no_gateway() {
-    let port = closed_port().await;
-    let app = spawn_app(test_settings(&format!("http://127.0.0.1:{port}"))).await;
+    let app = spawn_app(settings_without_gateway().await).await;
     for path in ["/healthz", "/readyz"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -41,8 +40,7 @@ async fn other_methods_get_405_with_allow_and_a_json_body() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_json_404() {
-    let port = closed_port().await;
-    let app = spawn_app(test_settings(&format!("http://127.0.0.1:{port}"))).await;
+    let app = spawn_app(settings_without_gateway().await).await;
     let response = app.client.get(app.url("/api/nope")).send().await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -52,8 +50,7 @@ async fn unknown_paths_get_a_json_404() {
 
 #[tokio::test]
 async fn the_openapi_document_is_served() {
-    let port = closed_port().await;
-    let app = spawn_app(test_settings(&format!("http://127.0.0.1:{port}"))).await;
+    let app = spawn_app(settings_without_gateway().await).await;
     let response = app
         .client
         .get(app.url("/api/openapi.json"))

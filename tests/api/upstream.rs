@@ -18,6 +18,27 @@ fn failing_500() -> ResponseTemplate {
     )
 }
 
+/// A gateway whose first call gets `first` and every later call `then`.
+async fn gateway_answering_first_then(
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+) -> MockServer {
+    let gw = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&gw)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/tools/invoke"))
+        .respond_with(then)
+        .mount(&gw)
+        .await;
+    gw
+}
+
 async fn calls(gw: &MockServer) -> usize {
     gw.received_requests().await.unwrap().len()
 }
@@ -85,22 +106,12 @@ async fn the_freshness_window_bounds_gateway_calls() {
 
 #[tokio::test]
 async fn past_half_the_window_the_list_is_refreshed_in_the_background() {
-    let gw = MockServer::start().await;
-    let first = captured(200, OK_5);
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(first)
-        .up_to_n_times(1)
-        .mount(&gw)
-        .await;
     // Every later call is slow and answers a different list.
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(
-            captured(200, "sessions_list.ok.0_sessions.json").set_delay(Duration::from_millis(300)),
-        )
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering_first_then(
+        captured(200, OK_5),
+        captured(200, "sessions_list.ok.0_sessions.json").set_delay(Duration::from_millis(300)),
+    )
+    .await;
     let mut settings = test_settings(&gw.uri());
     settings.ops.cache_ttl = Duration::from_millis(1_000);
     let app = spawn_app(settings).await;
@@ -127,19 +138,7 @@ async fn past_half_the_window_the_list_is_refreshed_in_the_background() {
 
 #[tokio::test]
 async fn errors_are_never_cached() {
-    let gw = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(failing_500())
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&gw)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(captured(200, OK_5))
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering_first_then(failing_500(), captured(200, OK_5)).await;
     let mut settings = test_settings(&gw.uri());
     settings.ops.cache_ttl = Duration::from_secs(60);
     let app = spawn_app(settings).await;
@@ -152,12 +151,7 @@ async fn errors_are_never_cached() {
 
 #[tokio::test]
 async fn the_breaker_stops_calling_a_failing_gateway_and_probes_later() {
-    let gw = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tools/invoke"))
-        .respond_with(failing_500())
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering(failing_500()).await;
     let mut settings = test_settings(&gw.uri());
     settings.ops.breaker_failure_threshold = 3;
     settings.ops.breaker_open = Duration::from_millis(400);
@@ -242,17 +236,7 @@ async fn a_429_with_retry_after_is_honoured() {
 
 #[tokio::test]
 async fn stale_serving_is_off_by_default() {
-    let gw = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(captured(200, OK_5))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&gw)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(failing_500())
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering_first_then(captured(200, OK_5), failing_500()).await;
     let app = spawn_app(test_settings(&gw.uri())).await;
     assert_eq!(app.sessions_json().await.1["total"], 5);
     let (status, body) = app.sessions_json().await;
@@ -261,17 +245,7 @@ async fn stale_serving_is_off_by_default() {
 
 #[tokio::test]
 async fn stale_serving_answers_the_last_good_list_with_a_warning() {
-    let gw = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(captured(200, OK_5))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&gw)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(failing_500())
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering_first_then(captured(200, OK_5), failing_500()).await;
     let mut settings = test_settings(&gw.uri());
     settings.ops.serve_stale = Duration::from_secs(60);
     let app = spawn_app(settings).await;
@@ -294,17 +268,7 @@ async fn stale_serving_answers_the_last_good_list_with_a_warning() {
 
 #[tokio::test]
 async fn stale_lists_expire() {
-    let gw = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(captured(200, OK_5))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&gw)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(failing_500())
-        .mount(&gw)
-        .await;
+    let gw = gateway_answering_first_then(captured(200, OK_5), failing_500()).await;
     let mut settings = test_settings(&gw.uri());
     settings.ops.serve_stale = Duration::from_millis(200);
     let app = spawn_app(settings).await;
